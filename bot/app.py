@@ -1,0 +1,192 @@
+"""The composition root: builds every piece, wires them, and runs the bot until stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+from telegram import Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+from telegram.request import HTTPXRequest
+
+from bot import http
+from bot.access import AccessPolicy
+from bot.config import Settings
+from bot.gateway.client import GatewayClient
+from bot.imaging import ImageWorker
+from bot.ledger.store import Ledger
+from bot.lifecycle import JobTracker
+from bot.quota import QuotaPolicy
+from bot.service import MAX_IN_FLIGHT_PER_USER, ImageService
+from bot.slots import GatewaySlots, InFlight
+from bot.tg import handlers
+from bot.tg.commands import register_commands
+from bot.tg.context import CONTEXT_TYPES, Deps, install
+from bot.tg.delivery import Delivery
+from bot.tg.error_handler import report_error
+from bot.tg.inputs import TelegramImages
+
+log = logging.getLogger(__name__)
+
+#: Updates handled at once; jobs wait for gateway slots, not for update slots.
+CONCURRENT_UPDATES = 4096
+TELEGRAM_CONNECTIONS = 256
+#: A 50 MB document on a slow uplink.
+UPLOAD_TIMEOUT = 300.0
+POLL_TIMEOUT = 30
+
+
+@dataclass
+class Runtime:
+    """The running bot's parts that need closing."""
+
+    settings: Settings
+    application: Application  # type: ignore[type-arg]
+    ledger: Ledger
+    tracker: JobTracker
+    gateway_http: httpx.AsyncClient
+    worker: ImageWorker
+
+
+def _bot_request(read_timeout: float) -> HTTPXRequest:
+    return HTTPXRequest(
+        connection_pool_size=TELEGRAM_CONNECTIONS,
+        read_timeout=read_timeout,
+        write_timeout=30.0,
+        connect_timeout=10.0,
+        pool_timeout=30.0,
+        media_write_timeout=UPLOAD_TIMEOUT,
+        httpx_kwargs={"transport": http.transport(TELEGRAM_CONNECTIONS)},
+    )
+
+
+def build_application(settings: Settings) -> Application:  # type: ignore[type-arg]
+    """The PTB application, pointed at `TELEGRAM_API_URL`, without handlers."""
+    root = settings.telegram_root
+    return (
+        Application.builder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .base_url(f"{root}/bot")
+        .base_file_url(f"{root}/file/bot")
+        .request(_bot_request(read_timeout=60.0))
+        .get_updates_request(_bot_request(read_timeout=POLL_TIMEOUT + 10.0))
+        .rate_limiter(AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=5))
+        .concurrent_updates(CONCURRENT_UPDATES)
+        .context_types(CONTEXT_TYPES)
+        .build()
+    )
+
+
+def add_handlers(application: Application) -> None:  # type: ignore[type-arg]
+    """Route updates to the handlers."""
+    new_messages = filters.UpdateType.MESSAGE
+    application.add_handler(
+        CommandHandler(["start", "help"], handlers.show_help, filters=new_messages)
+    )
+    application.add_handler(MessageHandler(new_messages, handlers.take))
+    application.add_error_handler(report_error)
+
+
+async def build(settings: Settings) -> Runtime:
+    """Open the ledger and wire every piece."""
+    ledger = await Ledger.open(settings.database_path)
+    released = await ledger.release_interrupted()
+    if released:
+        log.warning("released %d reservation(s) left by an earlier run", released)
+    worker = ImageWorker()
+    gateway_http = http.client(settings.max_concurrent_requests + 16)
+    application = build_application(settings)
+    gateway = GatewayClient(
+        gateway_http,
+        worker,
+        base_url=str(settings.image_api_base_url),
+        api_key=settings.image_api_key.get_secret_value(),
+        group=settings.image_api_group,
+        timeout=settings.request_timeout,
+    )
+    quota = QuotaPolicy(
+        daily_limit=settings.daily_quota,
+        hd_cost=settings.hd_quota_cost,
+        timezone=settings.timezone,
+    )
+    access = AccessPolicy(settings, ledger)
+    images = TelegramImages(application.bot, worker)
+    tracker = JobTracker()
+    service = ImageService(
+        settings=settings,
+        gateway=gateway,
+        ledger=ledger,
+        loader=images,
+        quota=quota,
+        access=access,
+        slots=GatewaySlots(settings.max_concurrent_requests),
+        in_flight=InFlight(MAX_IN_FLIGHT_PER_USER),
+    )
+    install(
+        application.bot_data,
+        Deps(
+            settings=settings,
+            service=service,
+            ledger=ledger,
+            access=access,
+            quota=quota,
+            images=images,
+            delivery=Delivery(worker),
+            tracker=tracker,
+        ),
+    )
+    add_handlers(application)
+    return Runtime(settings, application, ledger, tracker, gateway_http, worker)
+
+
+@contextlib.asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[Runtime]:
+    """The bot receiving updates for the duration of the block; a graceful stop after."""
+    runtime = await build(settings)
+    application = runtime.application
+    try:
+        async with application:
+            await register_commands(application.bot, settings.admin_user_ids)
+            await application.start()
+            assert application.updater is not None
+            await application.updater.start_polling(
+                poll_interval=0.0,
+                timeout=POLL_TIMEOUT,
+                allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY],
+            )
+            log.info("bot @%s is running", application.bot.username)
+            try:
+                yield runtime
+            finally:
+                await application.updater.stop()
+                cancelled = await runtime.tracker.drain(settings.shutdown_grace)
+                if cancelled:
+                    log.warning("%d request(s) did not finish in time", cancelled)
+                await application.stop()
+    finally:
+        await runtime.ledger.close()
+        await runtime.gateway_http.aclose()
+        runtime.worker.close()
+
+
+async def serve(settings: Settings) -> None:
+    """Run until SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with running(settings):
+        await stop.wait()
+        log.info("stopping: letting requests in flight finish")
+    log.info("stopped")

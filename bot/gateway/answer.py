@@ -1,0 +1,205 @@
+"""Reading a chat-completion answer: which images it carries, what it says, its usage.
+
+Answers come in three shapes (SPEC section 1), possibly mixed and with several images:
+
+- markdown image links in `choices[].message.content`: `![image](https://…/x.png)`;
+- `data:` URLs in the content, bare or inside the markdown: an HD image is a 15-27 MB
+  base64 string, so the content is scanned with `str.find` (linear, no regex
+  backtracking) and each payload is decoded straight from one slice;
+- OpenRouter style `choices[].message.images[].image_url.url`.
+
+`read_answer()` is synchronous and CPU-bound: run it in the image worker.
+"""
+
+from __future__ import annotations
+
+import binascii
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.domain import Usage
+from bot.errors import MalformedAnswer
+
+#: An image in an answer: its decoded bytes (from a data URL) or an http(s) URL to fetch.
+ImageSource = bytes | str
+
+_DATA_PREFIX = "data:image/"
+#: Characters that end a bare data URL inside text.
+_DATA_END = (")", '"', "'", " ", "\n", "\r", "\t", "]", ">", "<")
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The parts of a chat-completion answer the bot uses."""
+
+    sources: list[ImageSource] = field(default_factory=list)
+    text: str = ""
+    usage: Usage | None = None
+
+
+def read_answer(body: bytes, max_image_bytes: int) -> Answer:
+    """Parse a 200 answer's body; raise `MalformedAnswer` if it is not one."""
+    try:
+        doc = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedAnswer(f"answer is not JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise MalformedAnswer("answer is not a JSON object")
+    if isinstance(doc.get("error"), dict):
+        raise MalformedAnswer(f"answer carries an error: {_error_message(doc)}")
+    choices = doc.get("choices")
+    if not isinstance(choices, list) or not choices:
+        raise MalformedAnswer("answer has no choices")
+
+    sources: list[ImageSource] = []
+    texts: list[str] = []
+    for choice in choices:
+        message = choice.get("message") if isinstance(choice, dict) else None
+        if not isinstance(message, dict):
+            raise MalformedAnswer("choice has no message")
+        for content in _content_texts(message.get("content")):
+            text, found = _scan_content(content, max_image_bytes)
+            sources.extend(found)
+            if text:
+                texts.append(text)
+        sources.extend(_listed_images(message, max_image_bytes))
+    return Answer(sources, "\n".join(texts).strip(), _usage(doc.get("usage")))
+
+
+def error_message(body: bytes) -> str:
+    """The `error.message` of an error answer, or a short excerpt of the body."""
+    try:
+        doc = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return body[:200].decode("utf-8", "replace").strip()
+    return _error_message(doc) if isinstance(doc, dict) else ""
+
+
+def _error_message(doc: dict[str, Any]) -> str:
+    error = doc.get("error")
+    if isinstance(error, dict):
+        return str(error.get("message") or error.get("code") or error.get("type") or "")
+    return str(error or doc.get("message") or "")
+
+
+def _content_texts(content: object) -> list[str]:
+    """The content as text pieces: a string, or the text and image parts of a list."""
+    if isinstance(content, str):
+        return [content]
+    pieces: list[str] = []
+    if isinstance(content, list):
+        for part in content:
+            if not isinstance(part, dict):
+                continue
+            if isinstance(part.get("text"), str):
+                pieces.append(part["text"])
+            url = _image_url(part)
+            if url:
+                pieces.append(f"![image]({url})")
+    return pieces
+
+
+def _listed_images(message: dict[str, Any], max_image_bytes: int) -> list[ImageSource]:
+    images = message.get("images")
+    if not isinstance(images, list):
+        return []
+    found: list[ImageSource] = []
+    for item in images:
+        url = _image_url(item) if isinstance(item, dict) else None
+        if url:
+            found.append(_source(url, 0, len(url), max_image_bytes))
+    return found
+
+
+def _image_url(part: dict[str, Any]) -> str | None:
+    image_url = part.get("image_url")
+    if isinstance(image_url, dict):
+        image_url = image_url.get("url")
+    return image_url if isinstance(image_url, str) and image_url else None
+
+
+def _scan_content(content: str, max_image_bytes: int) -> tuple[str, list[ImageSource]]:
+    """Find markdown image links and data URLs in `content`, in order of appearance.
+
+    Returns the text with those images cut out, and the images.
+    """
+    found: list[ImageSource] = []
+    kept: list[str] = []
+    pos = 0
+    while True:
+        link = content.find("![", pos)
+        data = content.find(_DATA_PREFIX, pos)
+        if link < 0 and data < 0:
+            break
+        if link >= 0 and (data < 0 or link < data):
+            target = content.find("](", link + 2)
+            end = content.find(")", target + 2) if target >= 0 else -1
+            if end < 0:
+                kept.append(content[pos : link + 2])
+                pos = link + 2
+                continue
+            start = target + 2
+            url_start, url_end = _strip(content, start, end)
+            if _is_image_target(content, url_start):
+                found.append(_source(content, url_start, url_end, max_image_bytes))
+            kept.append(content[pos:link])
+            pos = end + 1
+        else:
+            end = _data_url_end(content, data)
+            found.append(_source(content, data, end, max_image_bytes))
+            kept.append(content[pos:data])
+            pos = end
+    kept.append(content[pos:])
+    return "".join(kept).strip(), found
+
+
+def _strip(text: str, start: int, end: int) -> tuple[int, int]:
+    """Bounds of text[start:end] without surrounding spaces or angle brackets."""
+    while start < end and text[start] in " <":
+        start += 1
+    while end > start and text[end - 1] in " >":
+        end -= 1
+    # A markdown title: ![alt](url "title")
+    space = text.find(" ", start, end)
+    return start, (space if space >= 0 else end)
+
+
+def _is_image_target(text: str, start: int) -> bool:
+    return text.startswith(("http://", "https://", _DATA_PREFIX), start)
+
+
+def _data_url_end(text: str, start: int) -> int:
+    end = len(text)
+    for terminator in _DATA_END:
+        found = text.find(terminator, start, end)
+        if found >= 0:
+            end = found
+    return end
+
+
+def _source(text: str, start: int, end: int, max_image_bytes: int) -> ImageSource:
+    """The image at text[start:end]: decoded bytes for a data URL, else the URL."""
+    if not text.startswith("data:", start):
+        return text[start:end]
+    comma = text.find(",", start, min(end, start + 200))
+    if comma < 0 or not text.startswith(";base64", comma - 7):
+        raise MalformedAnswer("data URL is not base64")
+    if (end - comma - 1) * 3 // 4 > max_image_bytes:
+        raise MalformedAnswer("inline image is larger than the size limit")
+    try:
+        return binascii.a2b_base64(text[comma + 1 : end])
+    except (binascii.Error, ValueError) as exc:
+        raise MalformedAnswer(f"data URL is not valid base64: {exc}") from None
+
+
+def _usage(raw: object) -> Usage | None:
+    if not isinstance(raw, dict):
+        return None
+
+    def number(key: str) -> int | None:
+        value = raw.get(key)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    usage = Usage(number("prompt_tokens"), number("completion_tokens"), number("total_tokens"))
+    return usage if usage != Usage() else None

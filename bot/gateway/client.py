@@ -1,0 +1,279 @@
+"""The image gateway: one chat-completions call per job, retried where that is safe.
+
+    generate()
+      └─ _call() until the deadline      POST /v1/chat/completions, retried on
+         │                               429 (Retry-After), 5xx, connection errors
+         ├─ read_answer()                in the image worker
+         └─ _fetch() per linked image    http(s) only, size cap, checked to be an image
+
+Nothing is retried on 400/401/403 or after a valid answer; a failed image download is not
+retried by calling the model again, which would pay for a second image.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import random
+import time
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from bot.domain import GatewayResult, GeneratedImage, InputImage
+from bot.errors import (
+    GatewayAuthError,
+    GatewayBadRequest,
+    GatewayError,
+    GatewayRateLimited,
+    GatewayServerError,
+    GatewayStatusError,
+    GatewayTimeout,
+    GatewayUnreachable,
+    InputImageInvalid,
+    MalformedAnswer,
+    NoImage,
+    ResultDownloadFailed,
+)
+from bot.gateway.answer import ImageSource, error_message, read_answer
+from bot.imaging import ImageWorker, inspect
+
+log = logging.getLogger(__name__)
+
+MAX_IMAGE_BYTES = 50 * 1024 * 1024
+#: A 50 MB image as base64 inside JSON, with room for the rest of the answer.
+MAX_ANSWER_BYTES = MAX_IMAGE_BYTES * 4 // 3 + 1024 * 1024
+CONNECT_TIMEOUT = 10.0
+DOWNLOAD_TIMEOUT = 60.0
+MAX_REDIRECTS = 3
+BACKOFF_BASE = 1.0
+BACKOFF_CAP = 20.0
+
+
+def chat_completions_url(base_url: str) -> str:
+    """`{base}/v1/chat/completions`, whatever slashes or `/v1` the base carries."""
+    parts = urlsplit(base_url.strip())
+    path = "/".join(p for p in parts.path.split("/") if p)
+    if path == "v1" or path.endswith("/v1"):
+        path = path[: -len("v1")].rstrip("/")
+    prefix = f"/{path}" if path else ""
+    return f"{parts.scheme}://{parts.netloc}{prefix}/v1/chat/completions"
+
+
+def build_body(
+    model: str,
+    group: str,
+    prompt: str,
+    images: Sequence[InputImage],
+    aspect_ratio: str | None,
+) -> bytes:
+    """The JSON request body of SPEC section 1 (synchronous: base64 of big images)."""
+    content: str | list[dict[str, Any]]
+    if images:
+        content = [{"type": "text", "text": prompt}]
+        content += [
+            {
+                "type": "image_url",
+                "image_url": {
+                    "url": f"data:{image.mime};base64,{base64.b64encode(image.data).decode()}"
+                },
+            }
+            for image in images
+        ]
+    else:
+        content = prompt
+    body: dict[str, Any] = {
+        "model": model,
+        "group": group,
+        "stream": False,
+        "messages": [{"role": "user", "content": content}],
+    }
+    if aspect_ratio:
+        body["extra_body"] = {"google": {"image_config": {"aspect_ratio": aspect_ratio}}}
+    return json.dumps(body, ensure_ascii=False).encode()
+
+
+def _status_error(status: int, body: bytes, headers: httpx.Headers) -> GatewayStatusError:
+    message = error_message(body) or httpx.codes.get_reason_phrase(status)
+    if status == 429:
+        return GatewayRateLimited(status, message, _retry_after(headers))
+    if status in (401, 403):
+        return GatewayAuthError(status, message)
+    if status >= 500:
+        return GatewayServerError(status, message)
+    return GatewayBadRequest(status, message)
+
+
+def _retry_after(headers: httpx.Headers) -> float | None:
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+class GatewayClient:
+    """Calls the gateway for one job and returns the images it made."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        worker: ImageWorker,
+        *,
+        base_url: str,
+        api_key: str,
+        group: str,
+        timeout: float,
+        backoff: float = BACKOFF_BASE,
+    ) -> None:
+        self._http = http
+        self._backoff = backoff
+        self._worker = worker
+        self._url = chat_completions_url(base_url)
+        self._headers = {
+            "Authorization": f"Bearer {api_key}",
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+        }
+        self._group = group
+        self._timeout = timeout
+
+    async def generate(
+        self,
+        *,
+        model: str,
+        prompt: str,
+        images: Sequence[InputImage] = (),
+        aspect_ratio: str | None = None,
+    ) -> GatewayResult:
+        """Ask `model` for an image; raise a `GatewayError` subclass on failure."""
+        deadline = time.monotonic() + self._timeout
+        body = await self._worker.run(build_body, model, self._group, prompt, images, aspect_ratio)
+        raw = await self._call_with_retries(body, deadline)
+        answer = await self._worker.run(read_answer, raw, MAX_IMAGE_BYTES)
+        del raw
+        if not answer.sources:
+            raise NoImage(answer.text)
+        results = [await self._image(source, deadline) for source in answer.sources]
+        return GatewayResult(tuple(results), answer.text, answer.usage)
+
+    async def _call_with_retries(self, body: bytes, deadline: float) -> bytes:
+        attempt = 0
+        last: GatewayError | None = None
+        while True:
+            attempt += 1
+            try:
+                return await self._call(body, deadline)
+            except GatewayTimeout:
+                raise last or GatewayTimeout(f"no answer within {self._timeout:.0f}s") from None
+            except GatewayError as exc:
+                delay = self._retry_delay(exc, attempt)
+                if delay is None or delay >= deadline - time.monotonic():
+                    raise
+                last = exc
+                log.warning(
+                    "gateway attempt %d failed (%s); retrying in %.1fs", attempt, exc, delay
+                )
+                await asyncio.sleep(delay)
+
+    def _retry_delay(self, exc: GatewayError, attempt: int) -> float | None:
+        """Seconds to wait before the next attempt, or None when it must not be retried."""
+        if not exc.retryable:
+            return None
+        if isinstance(exc, GatewayRateLimited) and exc.retry_after is not None:
+            return float(exc.retry_after)
+        backoff = min(BACKOFF_CAP, self._backoff * 2.0 ** (attempt - 1))
+        return backoff * random.uniform(0.5, 1.0)
+
+    async def _call(self, body: bytes, deadline: float) -> bytes:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise GatewayTimeout("request deadline passed")
+        timeout = httpx.Timeout(remaining, connect=min(CONNECT_TIMEOUT, remaining))
+        try:
+            async with asyncio.timeout(remaining):
+                request = self._http.build_request(
+                    "POST", self._url, content=body, headers=self._headers, timeout=timeout
+                )
+                response = await self._http.send(request, stream=True)
+                try:
+                    raw = await _read_capped(response, MAX_ANSWER_BYTES)
+                finally:
+                    await response.aclose()
+        except TimeoutError:
+            raise GatewayTimeout(f"no answer within {self._timeout:.0f}s") from None
+        except httpx.ConnectTimeout:
+            raise GatewayUnreachable("cannot connect to the gateway") from None
+        except httpx.TimeoutException:
+            raise GatewayTimeout(f"no answer within {self._timeout:.0f}s") from None
+        except httpx.TransportError as exc:
+            raise GatewayUnreachable(f"{type(exc).__name__}: {exc}") from None
+        if response.status_code != 200:
+            raise _status_error(response.status_code, raw, response.headers)
+        return raw
+
+    async def _image(self, source: ImageSource, deadline: float) -> GeneratedImage:
+        data = source if isinstance(source, bytes) else await self._fetch(source, deadline)
+        try:
+            info = await self._worker.run(inspect, data)
+        except InputImageInvalid as exc:
+            raise ResultDownloadFailed(f"result is not an image: {exc}") from None
+        return GeneratedImage(data, info.mime, info.width, info.height)
+
+    async def _fetch(self, url: str, deadline: float) -> bytes:
+        """Download an http(s) image, following at most a few http(s) redirects."""
+        for _ in range(MAX_REDIRECTS + 1):
+            if urlsplit(url).scheme not in ("http", "https"):
+                raise ResultDownloadFailed("image link is not http(s)")
+            remaining = min(DOWNLOAD_TIMEOUT, deadline - time.monotonic())
+            if remaining <= 0:
+                raise GatewayTimeout("request deadline passed while downloading")
+            try:
+                async with asyncio.timeout(remaining):
+                    response = await self._http.send(
+                        self._http.build_request("GET", url, timeout=remaining), stream=True
+                    )
+                    try:
+                        if response.is_redirect and "location" in response.headers:
+                            url = urljoin(url, response.headers["location"])
+                            continue
+                        if response.status_code != 200:
+                            raise ResultDownloadFailed(
+                                f"image link answered {response.status_code}"
+                            )
+                        return await _read_capped(response, MAX_IMAGE_BYTES)
+                    finally:
+                        await response.aclose()
+            except TimeoutError:
+                raise ResultDownloadFailed("image download timed out") from None
+            except httpx.TimeoutException:
+                raise ResultDownloadFailed("image download timed out") from None
+            except httpx.TransportError as exc:
+                raise ResultDownloadFailed(f"image download failed: {type(exc).__name__}") from None
+        raise ResultDownloadFailed("too many redirects")
+
+
+async def _read_capped(response: httpx.Response, limit: int) -> bytes:
+    """The whole body, refusing anything over `limit` bytes."""
+    declared = response.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise _too_big(response, limit)
+    buffer = bytearray()
+    async for chunk in response.aiter_bytes():
+        buffer += chunk
+        if len(buffer) > limit:
+            raise _too_big(response, limit)
+    return bytes(buffer)
+
+
+def _too_big(response: httpx.Response, limit: int) -> GatewayError:
+    what = "image" if response.request.method == "GET" else "answer"
+    if what == "image":
+        return ResultDownloadFailed(f"image is larger than {limit // 2**20} MB")
+    return MalformedAnswer(f"answer is larger than {limit // 2**20} MB")

@@ -1,0 +1,124 @@
+"""CPU-heavy image work (Pillow, base64, big JSON), kept off the event loop.
+
+`ImageWorker.run()` executes a function in a small dedicated thread pool. The pool's size
+bounds how many images are decoded at once, so memory stays bounded however many requests
+are in flight; the functions below are the pure, synchronous pieces it runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
+
+import pillow_heif
+from PIL import Image, ImageOps
+
+from bot.errors import InputImageInvalid
+
+pillow_heif.register_heif_opener()
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+PHOTO_MAX_BYTES = 10 * 1024 * 1024
+PHOTO_MAX_DIMENSION_SUM = 10_000
+PHOTO_MAX_RATIO = 20
+PREVIEW_MAX_SIDE = 2560
+
+_MIME_BY_FORMAT = {
+    "PNG": "image/png",
+    "JPEG": "image/jpeg",
+    "WEBP": "image/webp",
+    "GIF": "image/gif",
+    "HEIF": "image/heic",
+    "AVIF": "image/avif",
+    "BMP": "image/bmp",
+    "TIFF": "image/tiff",
+}
+#: Formats the model takes as they are; anything else is converted to PNG or JPEG.
+_GATEWAY_FORMATS = frozenset({"image/png", "image/jpeg", "image/webp"})
+
+
+@dataclass(frozen=True, slots=True)
+class ImageInfo:
+    """What an image's header says."""
+
+    mime: str
+    width: int
+    height: int
+
+
+class ImageWorker:
+    """A bounded thread pool for image and encoding work."""
+
+    def __init__(self, max_workers: int | None = None) -> None:
+        workers = max_workers or min(4, os.cpu_count() or 1)
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="image")
+
+    async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run `fn(*args, **kwargs)` in the pool and await its result."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, lambda: fn(*args, **kwargs))
+
+    def close(self) -> None:
+        """Stop the pool once its current work is done."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def inspect(data: bytes | bytearray | memoryview) -> ImageInfo:
+    """Decode `data` fully enough to prove it is an image; raise `InputImageInvalid`."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            info = ImageInfo(_MIME_BY_FORMAT.get(img.format or "", "image/png"), *img.size)
+            if img.format == "JPEG":
+                img.draft("RGB", (max(1, img.width // 8), max(1, img.height // 8)))
+            img.load()
+    except Image.DecompressionBombError as exc:
+        raise InputImageInvalid("image has too many pixels") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise InputImageInvalid(str(exc)) from exc
+    return info
+
+
+def for_gateway(data: bytes, info: ImageInfo) -> tuple[bytes, str]:
+    """The bytes and MIME type to send: the original, or a conversion the model reads."""
+    if info.mime in _GATEWAY_FORMATS:
+        return data, info.mime
+    with Image.open(io.BytesIO(data)) as source:
+        img = ImageOps.exif_transpose(source)
+        out = io.BytesIO()
+        if img.mode in ("RGBA", "LA", "P") and info.mime != "image/heic":
+            img.save(out, "PNG")
+            return out.getvalue(), "image/png"
+        img.convert("RGB").save(out, "JPEG", quality=95)
+        return out.getvalue(), "image/jpeg"
+
+
+def fits_photo(size: int, width: int, height: int) -> bool:
+    """Whether Telegram accepts these bytes as a photo (10 MB, w + h <= 10000, ratio 20)."""
+    if size > PHOTO_MAX_BYTES or width + height > PHOTO_MAX_DIMENSION_SUM:
+        return False
+    return max(width, height) <= PHOTO_MAX_RATIO * max(1, min(width, height))
+
+
+def preview(data: bytes, max_side: int = PREVIEW_MAX_SIDE) -> bytes:
+    """A JPEG no larger than `max_side` on its long side, for a photo message."""
+    with Image.open(io.BytesIO(data)) as img:
+        img.draft("RGB", (max_side, max_side))
+        small = ImageOps.exif_transpose(img)
+        small.thumbnail((max_side, max_side), Image.Resampling.LANCZOS, reducing_gap=2.0)
+        if small.mode in ("RGBA", "LA", "P"):
+            small = small.convert("RGBA")
+            background = Image.new("RGB", small.size, "white")
+            background.paste(small, mask=small.getchannel("A"))
+            small = background
+        elif small.mode != "RGB":
+            small = small.convert("RGB")
+        out = io.BytesIO()
+        small.save(out, "JPEG", quality=88, optimize=True)
+        return out.getvalue()

@@ -1,0 +1,212 @@
+"""Running one image job: admission, quota reservation, the gateway call, the ledger.
+
+    run(job)
+      ├─ access          allow-lists and bans            → AccessDenied   (row: denied)
+      ├─ in-flight cap   at most N per user              → TooManyInFlight
+      ├─ reserve units   atomic, in the ledger           → QuotaExceeded  (row: over_quota)
+      ├─ load inputs     through the ImageLoader port    → BadInput       (units released)
+      ├─ gateway slot    FIFO, tells the queue position
+      ├─ gateway call                                     → GatewayError   (units released)
+      └─ settle          ok (charged) / failed / no_image (released)
+
+The service knows nothing of Telegram: images come through the `ImageLoader` port, which
+the Telegram adapter implements.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from typing import Protocol
+
+from bot.access import AccessPolicy
+from bot.config import Settings
+from bot.domain import GatewayResult, ImageJob, InputImage, JobKind, JobResult, Requester, Status
+from bot.errors import AccessDenied, BadInput, GatewayError, NoImage, QuotaExceeded
+from bot.gateway.client import GatewayClient
+from bot.ledger.store import Ledger, NewRequest
+from bot.quota import QuotaPolicy
+from bot.slots import GatewaySlots, InFlight, OnQueued
+
+log = logging.getLogger("bot.requests")
+
+MAX_IN_FLIGHT_PER_USER = 2
+
+
+class ImageLoader(Protocol):
+    """Fetches the images a job names, in order."""
+
+    async def load(self, refs: Sequence[str]) -> list[InputImage]:
+        """The images for `refs`; raise a `BadInput` subclass when one is unusable."""
+        ...
+
+
+class ImageService:
+    """Runs image jobs and keeps the ledger straight whatever happens."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        gateway: GatewayClient,
+        ledger: Ledger,
+        loader: ImageLoader,
+        quota: QuotaPolicy,
+        access: AccessPolicy,
+        slots: GatewaySlots,
+        in_flight: InFlight,
+    ) -> None:
+        self._settings = settings
+        self._gateway = gateway
+        self._ledger = ledger
+        self._loader = loader
+        self._quota = quota
+        self._access = access
+        self._slots = slots
+        self._in_flight = in_flight
+
+    async def run(self, job: ImageJob, *, on_queued: OnQueued | None = None) -> JobResult:
+        """Run `job` for its requester; raise a `BotError` subclass when it cannot."""
+        who = job.requester
+        record = NewRequest(
+            user_id=who.user_id,
+            username=who.username,
+            chat_id=who.chat_id,
+            chat_type=who.chat_type,
+            kind=job.kind.value,
+            model=self._model(job),
+            hd=job.hd,
+            prompt=job.prompt,
+            quota_day=self._quota.day(),
+            aspect_ratio=job.aspect_ratio,
+            inputs=job.images,
+        )
+        await self._admit(record)
+        async with self._in_flight.claim(who.user_id):
+            request_id = await self._reserve(record, job)
+            return await self._execute(request_id, job, on_queued)
+
+    async def admit(self, requester: Requester) -> None:
+        """Raise `AccessDenied`, recording it, if the requester may not use the bot."""
+        await self._admit(
+            NewRequest(
+                user_id=requester.user_id,
+                username=requester.username,
+                chat_id=requester.chat_id,
+                chat_type=requester.chat_type,
+                kind=JobKind.GENERATE.value,
+                model="",
+                hd=False,
+                prompt="",
+                quota_day=self._quota.day(),
+            )
+        )
+
+    async def _admit(self, record: NewRequest) -> None:
+        if await self._access.allows(record.user_id, record.chat_id):
+            return
+        request_id = await self._ledger.record(record, Status.DENIED)
+        log.info(
+            "request id=%d user=%d chat=%d status=denied",
+            request_id,
+            record.user_id,
+            record.chat_id,
+        )
+        raise AccessDenied(record.user_id)
+
+    async def _reserve(self, record: NewRequest, job: ImageJob) -> int:
+        settings = await self._ledger.user_settings(record.user_id)
+        limit = self._quota.limit_for(settings)
+        units = self._quota.units(job.hd)
+        request_id = None if limit == 0 else await self._ledger.reserve(record, units, limit)
+        if request_id is None:
+            request_id = await self._ledger.record(record, Status.OVER_QUOTA)
+            self._log(request_id, job, Status.OVER_QUOTA, 0.0)
+            raise QuotaExceeded(limit or 0, self._quota.seconds_until_reset())
+        return request_id
+
+    async def _execute(
+        self, request_id: int, job: ImageJob, on_queued: OnQueued | None
+    ) -> JobResult:
+        started = time.monotonic()
+        try:
+            images = await self._loader.load(job.images)
+            async with self._slots.slot(on_queued):
+                result = await self._gateway.generate(
+                    model=self._model(job),
+                    prompt=job.prompt,
+                    images=images,
+                    aspect_ratio=job.aspect_ratio,
+                )
+        except NoImage as exc:
+            await self._settle(request_id, job, started, Status.NO_IMAGE, exc.text or "no image")
+            raise
+        except BaseException as exc:  # failures, bugs and cancellation alike release the units
+            await self._settle(request_id, job, started, Status.FAILED, _describe(exc))
+            raise
+        await self._settle(request_id, job, started, Status.OK, result=result)
+        return JobResult(request_id, result.images, result.text)
+
+    async def _settle(
+        self,
+        request_id: int,
+        job: ImageJob,
+        started: float,
+        status: Status,
+        error: str | None = None,
+        *,
+        result: GatewayResult | None = None,
+    ) -> None:
+        latency = time.monotonic() - started
+        settle = self._ledger.settle(
+            request_id,
+            status,
+            error=error[:1000] if error else None,
+            usage=result.usage if result else None,
+            cost=self._price(job) if result else 0.0,
+            images=len(result.images) if result else 0,
+            latency_ms=round(latency * 1000),
+        )
+        await asyncio.shield(settle)  # a cancelled job still releases its units
+        self._log(request_id, job, status, latency, error)
+
+    async def record_delivery(self, request_id: int, nbytes: int) -> None:
+        """Count bytes delivered to the user for a finished request."""
+        await self._ledger.add_delivered(request_id, nbytes)
+
+    def _model(self, job: ImageJob) -> str:
+        return self._settings.image_model_hd if job.hd else self._settings.image_model
+
+    def _price(self, job: ImageJob) -> float:
+        return self._settings.image_price_hd if job.hd else self._settings.image_price
+
+    def _log(
+        self,
+        request_id: int,
+        job: ImageJob,
+        status: Status,
+        latency: float,
+        error: str | None = None,
+    ) -> None:
+        log.info(
+            "request id=%d user=%d chat=%d kind=%s model=%s images_in=%d status=%s latency=%.2fs%s",
+            request_id,
+            job.requester.user_id,
+            job.requester.chat_id,
+            job.kind.value,
+            self._model(job),
+            len(job.images),
+            status.value,
+            latency,
+            f" error={error!r}" if error and status is not Status.NO_IMAGE else "",
+        )
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, asyncio.CancelledError):
+        return "interrupted"
+    if isinstance(exc, GatewayError | BadInput):
+        return f"{type(exc).__name__}: {exc}"
+    return f"internal error: {type(exc).__name__}"

@@ -1,0 +1,52 @@
+"""The typed `CallbackContext` every handler receives, and what it gives access to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from telegram.ext import CallbackContext, ContextTypes, ExtBot
+
+from bot.access import AccessPolicy
+from bot.config import Settings
+from bot.ledger.store import Ledger
+from bot.lifecycle import JobTracker
+from bot.quota import QuotaPolicy
+from bot.service import ImageService
+from bot.tg.delivery import Delivery
+from bot.tg.inputs import TelegramImages
+
+_DEPS = "deps"
+
+
+@dataclass(frozen=True, slots=True)
+class Deps:
+    """Everything the Telegram handlers use, wired once in `bot.app`."""
+
+    settings: Settings
+    service: ImageService
+    ledger: Ledger
+    access: AccessPolicy
+    quota: QuotaPolicy
+    images: TelegramImages
+    delivery: Delivery
+    tracker: JobTracker
+
+
+class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[str, Any]]):
+    """A `CallbackContext` with typed access to the bot's dependencies."""
+
+    @property
+    def deps(self) -> Deps:
+        """The wired dependencies."""
+        deps = self.bot_data[_DEPS]
+        assert isinstance(deps, Deps)
+        return deps
+
+
+CONTEXT_TYPES = ContextTypes(context=BotContext)
+
+
+def install(bot_data: dict[str, Any], deps: Deps) -> None:
+    """Make `deps` available to every handler."""
+    bot_data[_DEPS] = deps

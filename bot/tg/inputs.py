@@ -1,0 +1,137 @@
+"""Images in Telegram messages: which ones a message carries, and fetching their bytes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from pathlib import PurePosixPath
+
+from telegram import Bot, Document, Message
+from telegram.error import BadRequest, TelegramError
+
+from bot.domain import InputImage
+from bot.errors import InputImageTooLarge, InputsGone, UnsupportedMedia
+from bot.imaging import ImageWorker, for_gateway, inspect
+
+log = logging.getLogger(__name__)
+
+#: The Bot API's getFile limit on api.telegram.org.
+DOWNLOAD_LIMIT = 20 * 1024 * 1024
+IMAGE_MIME_TYPES = frozenset(
+    {"image/png", "image/jpeg", "image/jpg", "image/webp", "image/heic", "image/heif"}
+)
+IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".webp", ".heic", ".heif"})
+#: Message fields that hold media the bot cannot use.
+OTHER_MEDIA = (
+    "sticker",
+    "video",
+    "video_note",
+    "voice",
+    "audio",
+    "animation",
+    "document",
+    "location",
+    "venue",
+    "contact",
+    "poll",
+    "dice",
+    "game",
+    "story",
+)
+PREFETCH_TTL = 120.0
+
+
+def is_image_document(document: Document) -> bool:
+    """Whether a file looks like an image we can use, by MIME type or name."""
+    if (document.mime_type or "").lower() in IMAGE_MIME_TYPES:
+        return True
+    return PurePosixPath(document.file_name or "").suffix.lower() in IMAGE_EXTENSIONS
+
+
+def image_ref(message: Message) -> str | None:
+    """The `file_id` of the message's image (largest photo size, or an image file)."""
+    if message.photo:
+        return max(message.photo, key=lambda size: size.width * size.height).file_id
+    document = message.document
+    if document and is_image_document(document):
+        if document.file_size and document.file_size > DOWNLOAD_LIMIT:
+            raise InputImageTooLarge(document.file_name or document.file_id)
+        return document.file_id
+    return None
+
+
+def has_other_media(message: Message) -> bool:
+    """Whether the message carries something other than an image (or plain text)."""
+    return any(getattr(message, name, None) for name in OTHER_MEDIA)
+
+
+def own_image(message: Message) -> str | None:
+    """The message's own image; raise `UnsupportedMedia` for a sticker, video, file …"""
+    ref = image_ref(message)
+    if ref is None and has_other_media(message):
+        raise UnsupportedMedia(message.message_id)
+    return ref
+
+
+class TelegramImages:
+    """Fetches images by `file_id` through the Bot API (the service's `ImageLoader`)."""
+
+    def __init__(self, bot: Bot, worker: ImageWorker) -> None:
+        self._bot = bot
+        self._worker = worker
+        self._prefetched: dict[str, asyncio.Task[InputImage]] = {}
+
+    async def load(self, refs: Sequence[str]) -> list[InputImage]:
+        """The images, in order; raise a `BadInput` subclass when one is unusable."""
+        tasks = [
+            self._prefetched.pop(ref) if ref in self._prefetched else self._start(ref)
+            for ref in refs
+        ]
+        try:
+            return list(await asyncio.gather(*tasks))
+        finally:
+            for task in tasks:
+                task.cancel()  # no-op when done; stops siblings of a failed download
+
+    def _start(self, ref: str) -> asyncio.Task[InputImage]:
+        return asyncio.ensure_future(self._fetch(ref))
+
+    def prefetch(self, ref: str) -> None:
+        """Start fetching an image that a job will probably ask for soon."""
+        if ref in self._prefetched:
+            return
+        task = asyncio.ensure_future(self._fetch(ref))
+        task.add_done_callback(_consume_exception)
+        self._prefetched[ref] = task
+        asyncio.get_running_loop().call_later(PREFETCH_TTL, self._forget, ref, task)
+
+    def _forget(self, ref: str, task: asyncio.Task[InputImage]) -> None:
+        if self._prefetched.get(ref) is task:
+            del self._prefetched[ref]
+            task.cancel()
+
+    async def _fetch(self, ref: str) -> InputImage:
+        try:
+            file = await self._bot.get_file(ref)
+        except BadRequest as exc:
+            if "too big" in exc.message.lower():
+                raise InputImageTooLarge(ref) from None
+            raise InputsGone(ref) from None
+        if file.file_size and file.file_size > DOWNLOAD_LIMIT:
+            raise InputImageTooLarge(ref)
+        try:
+            data = bytes(await file.download_as_bytearray())
+        except TelegramError as exc:
+            log.warning("download of an input image failed: %s", exc)
+            raise InputsGone(ref) from None
+        info = await self._worker.run(inspect, data)
+        payload, mime = await self._worker.run(for_gateway, data, info)
+        return InputImage(payload, mime)
+
+
+def _consume_exception(task: asyncio.Task[InputImage]) -> None:
+    if not task.cancelled():
+        with contextlib.suppress(Exception):
+            task.exception()

@@ -1,0 +1,105 @@
+"""From an addressed message to an image job (SPEC section 2, "What users do").
+
+message ── album part? ─────────────────────────── albums.collect()
+   │
+   ├─ its own image, no instruction ────────────── kept as pending, "got N images"
+   ├─ its own image + instruction ──────────────── edit
+   ├─ text replying to a message with an image ─── edit that image
+   ├─ text, pending images waiting ─────────────── edit / merge them
+   └─ text ─────────────────────────────────────── generate
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from telegram import Message
+
+from bot import texts
+from bot.domain import ImageJob, Requester
+from bot.errors import BotError, EmptyPrompt
+from bot.prompt import split_aspect_ratio
+from bot.tg.addressing import Instruction
+from bot.tg.context import BotContext
+from bot.tg.inputs import image_ref, own_image
+from bot.tg.jobs import run_job
+
+PENDING_TTL = 600.0
+
+
+def requester_of(message: Message) -> Requester:
+    """Who sent the message and where; anonymous admins count as the chat itself."""
+    user = message.from_user
+    sender = message.sender_chat
+    if sender is not None and (user is None or user.is_bot):
+        return Requester(sender.id, message.chat_id, message.chat.type, sender.username, "en")
+    assert user is not None
+    return Requester(
+        user.id,
+        message.chat_id,
+        message.chat.type,
+        user.username,
+        texts.language(user.language_code),
+    )
+
+
+async def take_message(context: BotContext, message: Message, instruction: Instruction) -> None:
+    """Turn one addressed message into a job, pending images, or a short answer."""
+    deps = context.deps
+    requester = requester_of(message)
+    await deps.service.admit(requester)
+    ref = own_image(message)
+    if ref is not None and not instruction.prompt and instruction.command is None:
+        await keep_pending(context, message, requester, [ref])
+        return
+    prompt, ratio = split_aspect_ratio(instruction.prompt)
+    if ref is not None:
+        refs = [ref]
+    elif message.reply_to_message is not None and image_ref(message.reply_to_message):
+        refs = [str(image_ref(message.reply_to_message))]
+    elif prompt:
+        taken = await deps.ledger.take_pending(requester.user_id, requester.chat_id, time.time())
+        if taken:
+            try:
+                await submit(context, message, requester, instruction.hd, prompt, ratio, taken)
+            except BotError:
+                await deps.ledger.put_pending(
+                    requester.user_id, requester.chat_id, taken, now=time.time(), ttl=PENDING_TTL
+                )
+                raise
+            return
+        refs = []
+    else:
+        refs = []
+    await submit(context, message, requester, instruction.hd, prompt, ratio, refs)
+
+
+async def keep_pending(
+    context: BotContext, message: Message, requester: Requester, refs: Sequence[str]
+) -> None:
+    """Keep images until the user says what to do with them."""
+    count = await context.deps.ledger.put_pending(
+        requester.user_id, requester.chat_id, refs, now=time.time(), ttl=PENDING_TTL
+    )
+    await message.reply_text(texts.tr(requester.language, "pending_saved", count=count))
+
+
+async def submit(
+    context: BotContext,
+    message: Message,
+    requester: Requester,
+    hd: bool,
+    prompt: str,
+    ratio: str | None,
+    refs: Sequence[str],
+) -> None:
+    """Run the job for `prompt` on `refs`, answering `message`."""
+    if not prompt:
+        raise EmptyPrompt(editing=bool(refs))
+    limit = context.deps.settings.max_input_images
+    if len(refs) > limit:
+        note = texts.tr(requester.language, "too_many_images", count=len(refs), max=limit)
+        await message.reply_text(note)
+    job = ImageJob(requester, prompt, tuple(refs[:limit]), hd=hd, aspect_ratio=ratio)
+    await run_job(context, job, message)

@@ -1,0 +1,79 @@
+"""Fixtures: a fake Bot API server, a fake gateway, and the real bot running against them."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.app import Runtime, running
+from bot.config import Settings
+from tests.fakes.gateway import FakeGateway
+from tests.fakes.telegram import FakeTelegram
+
+TOKEN = "123456:fake-bot-token-for-tests"
+API_KEY = "sk-test-gateway-key"
+
+StartBot = Callable[..., contextlib.AbstractAsyncContextManager[Runtime]]
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No setting leaks in from the developer's shell or a `.env` file."""
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram(token=TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+async def gateway() -> AsyncIterator[FakeGateway]:
+    async with FakeGateway(api_key=API_KEY) as server:
+        yield server
+
+
+@pytest.fixture
+def make_settings(
+    telegram: FakeTelegram, gateway: FakeGateway, tmp_path: Path
+) -> Callable[..., Settings]:
+    """Settings pointing at the fakes; keyword arguments override any field."""
+
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "telegram_bot_token": TOKEN,
+            "telegram_api_url": telegram.url,
+            "image_api_base_url": gateway.url,
+            "image_api_key": API_KEY,
+            "database_path": tmp_path / "data" / "bot.sqlite3",
+            "request_timeout": 20,
+            "shutdown_grace": 5,
+        }
+        values.update(overrides)
+        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+    return make
+
+
+@pytest.fixture
+def start_bot(make_settings: Callable[..., Settings]) -> StartBot:
+    """`async with start_bot(**settings) as runtime:` runs the real bot against the fakes."""
+
+    def start(settings: Settings | None = None, **overrides: Any) -> Any:
+        return running(settings or make_settings(**overrides))
+
+    return start
+
+
+@pytest.fixture
+async def bot(start_bot: StartBot) -> AsyncIterator[Runtime]:
+    """The bot with default settings, running."""
+    async with start_bot() as runtime:
+        yield runtime

@@ -1,0 +1,347 @@
+"""Self-tests for the fake image gateway, driven with plain httpx."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import json
+import re
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+
+from tests.fakes import images
+from tests.fakes.gateway import (
+    FakeGateway,
+    GatewayRequest,
+    Reply,
+    data_url,
+    error,
+    hang,
+    images_field,
+    markdown,
+    markdown_urls,
+    raw,
+    reset,
+    text,
+)
+
+KEY = "test-key"
+LINK = re.compile(r"!\[image\]\(([^)]+)\)")
+
+
+@pytest.fixture
+async def gw() -> AsyncIterator[FakeGateway]:
+    async with FakeGateway(api_key=KEY) as gateway:
+        yield gateway
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=30) as c:
+        yield c
+
+
+def body(prompt: str = "a corgi", **extra: Any) -> dict[str, Any]:
+    return {
+        "model": "gemini-2.5-flash-image",
+        "group": "default",
+        "stream": False,
+        "messages": [{"role": "user", "content": prompt}],
+        **extra,
+    }
+
+
+async def post(
+    client: httpx.AsyncClient,
+    gw: FakeGateway,
+    payload: Any = None,
+    *,
+    key: str = KEY,
+    path: str = "/v1/chat/completions",
+    read_timeout: float | None = None,
+) -> httpx.Response:
+    kwargs: dict[str, Any] = {"headers": {"Authorization": f"Bearer {key}"}}
+    if read_timeout is not None:
+        kwargs["timeout"] = read_timeout
+    return await client.post(gw.url + path, json=payload or body(), **kwargs)
+
+
+def content_of(resp: httpx.Response) -> Any:
+    return resp.json()["choices"][0]["message"]["content"]
+
+
+async def test_default_is_markdown_link_to_png(gw: FakeGateway, client: httpx.AsyncClient) -> None:
+    resp = await post(client, gw)
+    assert resp.status_code == 200
+    data = resp.json()
+    assert data["object"] == "chat.completion"
+    assert data["choices"][0]["finish_reason"] == "stop"
+    assert data["usage"]["total_tokens"] == 1300
+    [url] = LINK.findall(content_of(resp))
+    assert url.startswith(gw.url + "/files/") and url.endswith(".png")
+    img = await client.get(url)
+    assert img.status_code == 200
+    assert img.headers["content-type"] == "image/png"
+    assert Image.open(io.BytesIO(img.content)).size == (256, 256)
+    assert gw.file_hits[url.removeprefix(gw.url)] == 1
+    # A second default answer links to a fresh URL.
+    [url2] = LINK.findall(content_of(await post(client, gw)))
+    assert url2 != url
+
+
+async def test_markdown_several_images_and_jpeg_sniffing(
+    gw: FakeGateway, client: httpx.AsyncClient
+) -> None:
+    gw.enqueue(markdown(images.png(seed=1), images.jpeg(32, 32), text="Two"))
+    resp = await post(client, gw)
+    content = content_of(resp)
+    assert content.startswith("Two ![image](")
+    png_url, jpg_url = LINK.findall(content)
+    assert jpg_url.endswith(".jpg")
+    assert (await client.get(png_url)).content == images.png(seed=1)
+    got = await client.get(jpg_url)
+    assert got.headers["content-type"] == "image/jpeg"
+    assert got.content == images.jpeg(32, 32)
+    assert gw.requests[0].file_urls == [png_url, jpg_url]
+
+
+async def test_markdown_urls_text_and_usage_none(
+    gw: FakeGateway, client: httpx.AsyncClient
+) -> None:
+    gw.enqueue(
+        markdown_urls(gw.url + "/files/missing.png", "file:///etc/passwd"),
+        text("Which corgi do you mean?", usage=None),
+    )
+    links = LINK.findall(content_of(await post(client, gw)))
+    assert links == [gw.url + "/files/missing.png", "file:///etc/passwd"]
+    missing = await client.get(links[0])
+    assert missing.status_code == 404
+    assert "error" in missing.json()
+    resp = await post(client, gw)
+    assert content_of(resp) == "Which corgi do you mean?"
+    assert "usage" not in resp.json()
+    assert gw.pending == 0
+
+
+async def test_data_url_bare_and_in_markdown(gw: FakeGateway, client: httpx.AsyncClient) -> None:
+    img = images.webp(40, 30)
+    gw.enqueue(data_url(img, "image/webp"), data_url(img, in_markdown=False))
+    [url] = LINK.findall(content_of(await post(client, gw)))
+    assert url.startswith("data:image/webp;base64,")
+    assert base64.b64decode(url.split(",", 1)[1]) == img
+    bare = content_of(await post(client, gw))
+    assert bare.startswith("data:image/png;base64,")
+    assert base64.b64decode(bare.split(",", 1)[1]) == img
+
+
+async def test_data_url_big_png_round_trips(gw: FakeGateway, client: httpx.AsyncClient) -> None:
+    big = images.big_png(12_000_000)
+    assert len(big) >= 12_000_000
+    assert Image.open(io.BytesIO(big)).format == "PNG"
+    gw.enqueue(data_url(big))
+    resp = await post(client, gw)
+    [url] = LINK.findall(json.loads(resp.content)["choices"][0]["message"]["content"])
+    assert base64.b64decode(url.removeprefix("data:image/png;base64,")) == big
+
+
+async def test_images_field(gw: FakeGateway, client: httpx.AsyncClient) -> None:
+    a, b = images.png(seed=3), images.gif()
+    gw.enqueue(images_field(a, b, content=None), images_field(a, content="Here you go"))
+    message = (await post(client, gw)).json()["choices"][0]["message"]
+    assert message["content"] is None
+    urls = [i["image_url"]["url"] for i in message["images"]]
+    assert [i["type"] for i in message["images"]] == ["image_url", "image_url"]
+    assert urls[0].startswith("data:image/png;base64,")
+    assert urls[1].startswith("data:image/gif;base64,")
+    assert [base64.b64decode(u.split(",", 1)[1]) for u in urls] == [a, b]
+    message = (await post(client, gw)).json()["choices"][0]["message"]
+    assert message["content"] == "Here you go"
+    assert len(message["images"]) == 1
+
+
+async def test_error_with_retry_after(gw: FakeGateway, client: httpx.AsyncClient) -> None:
+    gw.enqueue(
+        error(429, "slow down", type="rate_limit", code="rate_limited", retry_after=3),
+        error(503, "busy"),
+    )
+    resp = await post(client, gw)
+    assert resp.status_code == 429
+    assert resp.headers["retry-after"] == "3"
+    assert resp.json() == {
+        "error": {"message": "slow down", "type": "rate_limit", "code": "rate_limited"}
+    }
+    resp = await post(client, gw)
+    assert resp.status_code == 503
+    assert "retry-after" not in resp.headers
+    assert resp.json()["error"]["type"] == "upstream_error"
+
+
+async def test_raw_bodies(gw: FakeGateway, client: httpx.AsyncClient) -> None:
+    gw.enqueue(
+        raw(b'{"choices": [', status=200),
+        raw(b'{"choices": []}'),
+        raw(b"<html>Bad gateway</html>", status=502, content_type="text/html"),
+    )
+    resp = await post(client, gw)
+    with pytest.raises(json.JSONDecodeError):
+        resp.json()
+    assert (await post(client, gw)).json() == {"choices": []}
+    resp = await post(client, gw)
+    assert resp.status_code == 502
+    assert resp.headers["content-type"].startswith("text/html")
+
+
+async def test_wrong_or_missing_key_is_401(gw: FakeGateway, client: httpx.AsyncClient) -> None:
+    resp = await post(client, gw, key="nope")
+    assert resp.status_code == 401
+    assert resp.json()["error"] == {
+        "message": "invalid token",
+        "type": "new_api_error",
+        "code": "invalid_api_key",
+    }
+    resp = await client.post(gw.completions_url, json=body())
+    assert resp.status_code == 401
+    assert len(gw.requests) == 2
+    assert gw.requests[0].status == 401
+
+
+async def test_non_json_body_is_400(gw: FakeGateway, client: httpx.AsyncClient) -> None:
+    resp = await client.post(
+        gw.completions_url, content=b"not json", headers={"Authorization": f"Bearer {KEY}"}
+    )
+    assert resp.status_code == 400
+    assert "error" in resp.json()
+    assert gw.requests[0].body is None
+
+
+async def test_double_slash_path_is_404(gw: FakeGateway, client: httpx.AsyncClient) -> None:
+    resp = await post(client, gw, path="//v1/chat/completions")
+    assert resp.status_code == 404
+    assert resp.json()["error"]["code"] == "not_found"
+    assert gw.requests == []
+    assert (await client.get(gw.completions_url)).status_code == 405
+
+
+async def test_reset_breaks_the_response(gw: FakeGateway, client: httpx.AsyncClient) -> None:
+    gw.enqueue(reset())
+    with pytest.raises((httpx.ReadError, httpx.RemoteProtocolError)):
+        await post(client, gw)
+    # The server keeps working afterwards.
+    assert (await post(client, gw)).status_code == 200
+
+
+async def test_hang_times_out_and_does_not_block_stop(client: httpx.AsyncClient) -> None:
+    gw = await FakeGateway(api_key=KEY).start()
+    gw.enqueue(hang(), hang())
+    with pytest.raises(httpx.ReadTimeout):
+        await post(client, gw, read_timeout=0.5)
+    pending = asyncio.create_task(post(client, gw))
+    await gw.wait_for_requests(2)
+    started = time.monotonic()
+    await gw.stop()
+    assert time.monotonic() - started < 1.5
+    with pytest.raises(httpx.TransportError):
+        await pending
+
+
+async def test_delay_and_concurrency(gw: FakeGateway, client: httpx.AsyncClient) -> None:
+    gw.default = text("ok", delay=0.5)
+    started = time.monotonic()
+    responses = await asyncio.gather(*(post(client, gw, body(f"p{i}")) for i in range(50)))
+    assert all(r.status_code == 200 for r in responses)
+    assert 0.5 <= time.monotonic() - started < 3
+    assert sorted(r.prompt for r in gw.requests) == sorted(f"p{i}" for i in range(50))
+
+
+async def test_responder_decides_by_prompt(gw: FakeGateway, client: httpx.AsyncClient) -> None:
+    def responder(req: GatewayRequest) -> Reply | None:
+        return error(400, "blocked", code="content_policy") if "nsfw" in req.prompt else None
+
+    gw.responder = responder
+    gw.enqueue(text("queued"))
+    assert (await post(client, gw, body("nsfw thing"))).status_code == 400
+    assert content_of(await post(client, gw, body("fine"))) == "queued"
+    assert (await post(client, gw, body("fine"))).status_code == 200  # default
+
+
+async def test_recorded_request_helpers(gw: FakeGateway, client: httpx.AsyncClient) -> None:
+    first, second = images.jpeg(20, 20), images.png(seed=7)
+    parts = [
+        {"type": "text", "text": "put the cat"},
+        {
+            "type": "image_url",
+            "image_url": {"url": "data:image/jpeg;base64," + base64.b64encode(first).decode()},
+        },
+        {"type": "text", "text": "on the sofa"},
+        {
+            "type": "image_url",
+            "image_url": {"url": "data:image/png;base64," + base64.b64encode(second).decode()},
+        },
+    ]
+    payload = body(extra_body={"google": {"image_config": {"aspect_ratio": "16:9"}}})
+    payload["messages"] = [{"role": "user", "content": parts}]
+    before = time.monotonic()
+    await post(client, gw, payload)
+    [req] = await gw.wait_for_requests(1)
+    assert req.prompt == "put the cat\non the sofa"
+    assert req.images == [first, second]
+    assert req.image_mimes == ["image/jpeg", "image/png"]
+    assert req.model == "gemini-2.5-flash-image"
+    assert req.aspect_ratio == "16:9"
+    assert req.headers["authorization"] == f"Bearer {KEY}"
+    assert before <= req.at <= time.monotonic()
+    assert req.body["group"] == "default"
+    await post(client, gw)
+    assert gw.last_request.aspect_ratio is None
+    assert gw.last_request.images == []
+
+
+async def test_wait_for_requests_times_out_with_summary(gw: FakeGateway) -> None:
+    with pytest.raises(AssertionError, match="expected 1 gateway request"):
+        await gw.wait_for_requests(1, timeout=0.1)
+
+
+async def test_trickle_file_read_timeout(gw: FakeGateway, client: httpx.AsyncClient) -> None:
+    data = images.png(128, 128)
+    slow = gw.add_file(data, trickle=2, chunk_size=len(data) // 2 + 1)
+    with pytest.raises(httpx.ReadTimeout):
+        await client.get(slow, timeout=httpx.Timeout(5, read=0.3))
+    # Default chunking keeps each gap short: it downloads fine, just slowly.
+    steady = gw.add_file(data, trickle=0.3)
+    started = time.monotonic()
+    resp = await client.get(steady, timeout=httpx.Timeout(5, read=0.2))
+    assert resp.content == data
+    assert time.monotonic() - started >= 0.25
+
+
+async def test_add_file_status_and_redirect(gw: FakeGateway, client: httpx.AsyncClient) -> None:
+    gone = gw.add_file(b"nope", content_type="text/plain", status=404)
+    assert (await client.get(gone)).status_code == 404
+    target = "file:///etc/passwd"
+    redirect = gw.add_redirect(target)
+    resp = await client.get(redirect)
+    assert resp.status_code == 302
+    assert resp.headers["location"] == target
+    assert gw.file_hits[redirect.removeprefix(gw.url)] == 1
+
+
+def test_images_are_deterministic_and_valid() -> None:
+    for fmt, data in {
+        "PNG": images.png(),
+        "JPEG": images.jpeg(64, 48),
+        "WEBP": images.webp(),
+        "GIF": images.gif(),
+    }.items():
+        assert Image.open(io.BytesIO(data)).format == fmt
+    assert images.png(seed=1) != images.png(seed=2)
+    assert Image.open(io.BytesIO(images.jpeg(64, 48))).size == (64, 48)
+    with pytest.raises(OSError):
+        Image.open(io.BytesIO(images.corrupt_image())).load()
+    with pytest.raises(OSError):
+        Image.open(io.BytesIO(images.truncated(images.png(200, 200)))).load()
