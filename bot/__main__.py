@@ -1,14 +1,19 @@
-"""`python -m bot`: run the bot; `stats` and `export` read the ledger for operators."""
+"""flash-image-bot: `python -m bot` runs the bot; `stats` and `export` read its ledger."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
 import sys
+from datetime import date
+from typing import TextIO
 
-from bot.config import load_settings
+from bot.config import LedgerSettings, Settings, load_settings
 from bot.errors import ConfigError
+from bot.ledger.store import Ledger
 from bot.logs import setup_logging
+from bot.quota import QuotaPolicy
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -16,6 +21,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("run", help="run the bot (the default)")
+    commands.add_parser("stats", help="print the usage summary")
+    export = commands.add_parser("export", help="write the ledger as CSV")
+    export.add_argument(
+        "--since", type=date.fromisoformat, required=True, help="first day, YYYY-MM-DD (UTC)"
+    )
+    export.add_argument(
+        "--output", "-o", type=argparse.FileType("w", encoding="utf-8"), default=sys.stdout
+    )
     return parser.parse_args(argv)
 
 
@@ -23,19 +36,53 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of `python -m bot` and the `flash-image-bot` script."""
     args = parse_args(argv)
     try:
-        settings = load_settings()
+        if args.command == "stats":
+            return asyncio.run(print_stats(load_settings(LedgerSettings)))
+        if args.command == "export":
+            settings = load_settings(LedgerSettings)
+            return asyncio.run(export(settings, args.since, args.output))
+        return run(load_settings(Settings))
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
+
+
+def run(settings: Settings) -> int:
+    """Run the bot until SIGINT or SIGTERM."""
+    from bot.app import serve
+
     secrets = [
         settings.telegram_bot_token.get_secret_value(),
         settings.image_api_key.get_secret_value(),
     ]
     setup_logging(settings.log_level, secrets)
-    if args.command in (None, "run"):
-        from bot.app import serve
+    asyncio.run(serve(settings))
+    return 0
 
-        asyncio.run(serve(settings))
+
+async def print_stats(settings: LedgerSettings) -> int:
+    """Print today's and all-time usage with the top users."""
+    from bot.reports import usage_report
+
+    ledger = await Ledger.open(settings.database_path)
+    try:
+        print(await usage_report(ledger, QuotaPolicy.from_settings(settings)))
+    finally:
+        await ledger.close()
+    return 0
+
+
+async def export(settings: LedgerSettings, since: date, out: TextIO) -> int:
+    """Write every ledger row created on or after `since` as CSV."""
+    ledger = await Ledger.open(settings.database_path)
+    try:
+        writer = csv.DictWriter(out, fieldnames=await ledger.request_columns())
+        writer.writeheader()
+        async for row in ledger.rows_since(since.isoformat()):
+            writer.writerow(row)
+    finally:
+        await ledger.close()
+        out.flush()
     return 0
 
 

@@ -14,6 +14,7 @@ from telegram import Update
 from telegram.ext import (
     AIORateLimiter,
     Application,
+    CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
     filters,
@@ -30,7 +31,8 @@ from bot.lifecycle import JobTracker
 from bot.quota import QuotaPolicy
 from bot.service import MAX_IN_FLIGHT_PER_USER, ImageService
 from bot.slots import GatewaySlots, InFlight
-from bot.tg import handlers
+from bot.tg import admin, handlers
+from bot.tg.albums import AlbumCollector
 from bot.tg.commands import register_commands
 from bot.tg.context import CONTEXT_TYPES, Deps, install
 from bot.tg.delivery import Delivery
@@ -94,6 +96,13 @@ def add_handlers(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(
         CommandHandler(["start", "help"], handlers.show_help, filters=new_messages)
     )
+    application.add_handler(CommandHandler("cancel", handlers.cancel, filters=new_messages))
+    application.add_handler(CommandHandler("quota", handlers.show_quota, filters=new_messages))
+    application.add_handler(CommandHandler("stats", admin.show_stats, filters=new_messages))
+    application.add_handler(CommandHandler("setquota", admin.set_quota, filters=new_messages))
+    application.add_handler(CommandHandler("ban", admin.ban, filters=new_messages))
+    application.add_handler(CommandHandler("unban", admin.unban, filters=new_messages))
+    application.add_handler(CallbackQueryHandler(handlers.press_button))
     application.add_handler(MessageHandler(new_messages, handlers.take))
     application.add_error_handler(report_error)
 
@@ -115,11 +124,7 @@ async def build(settings: Settings) -> Runtime:
         group=settings.image_api_group,
         timeout=settings.request_timeout,
     )
-    quota = QuotaPolicy(
-        daily_limit=settings.daily_quota,
-        hd_cost=settings.hd_quota_cost,
-        timezone=settings.timezone,
-    )
+    quota = QuotaPolicy.from_settings(settings)
     access = AccessPolicy(settings, ledger)
     images = TelegramImages(application.bot, worker)
     tracker = JobTracker()
@@ -144,6 +149,7 @@ async def build(settings: Settings) -> Runtime:
             images=images,
             delivery=Delivery(worker),
             tracker=tracker,
+            albums=AlbumCollector(),
         ),
     )
     add_handlers(application)

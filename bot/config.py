@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -22,54 +22,21 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from bot.errors import ConfigError
 
 IdSet = Annotated[frozenset[int], NoDecode]
+S = TypeVar("S", bound="LedgerSettings")
 
 
-class Settings(BaseSettings):
-    """Every setting of SPEC section 4, typed."""
+class LedgerSettings(BaseSettings):
+    """The settings the ledger and quota rules need (enough for `stats` and `export`)."""
 
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
     )
 
-    telegram_bot_token: SecretStr
-    telegram_api_url: AnyHttpUrl = AnyHttpUrl("https://api.telegram.org")
-    image_api_base_url: AnyHttpUrl = AnyHttpUrl("https://api.rainboxs.com")
-    image_api_key: SecretStr
-    image_model: str = Field("gemini-2.5-flash-image", min_length=1)
-    image_model_hd: str = Field("gemini-2.5-flash-image-hd", min_length=1)
-    image_api_group: str = Field("default", min_length=1)
-    image_price: float = Field(0.028, ge=0)
-    image_price_hd: float = Field(0.028, ge=0)
     database_path: Path = Path("data/bot.sqlite3")
     daily_quota: int = Field(20, ge=0)
     hd_quota_cost: int = Field(1, ge=0)
     quota_timezone: str = "UTC"
-    admin_user_ids: IdSet = frozenset()
-    allowed_user_ids: IdSet = frozenset()
-    allowed_chat_ids: IdSet = frozenset()
-    request_timeout: float = Field(180, gt=0)
-    max_input_images: int = Field(10, ge=1, le=10)
-    max_concurrent_requests: int = Field(32, ge=1)
     log_level: str = "INFO"
-    shutdown_grace: float = Field(25, ge=0)
-
-    @field_validator("telegram_bot_token", "image_api_key")
-    @classmethod
-    def _not_blank(cls, value: SecretStr) -> SecretStr:
-        if not value.get_secret_value().strip():
-            raise ValueError("must not be empty")
-        return value
-
-    @field_validator("admin_user_ids", "allowed_user_ids", "allowed_chat_ids", mode="before")
-    @classmethod
-    def _parse_ids(cls, value: object) -> object:
-        if isinstance(value, str):
-            parts = [p.strip() for p in value.split(",") if p.strip()]
-            try:
-                return frozenset(int(p) for p in parts)
-            except ValueError:
-                raise ValueError("expected comma-separated integer ids") from None
-        return value
 
     @field_validator("quota_timezone")
     @classmethod
@@ -93,20 +60,55 @@ class Settings(BaseSettings):
         """The zone in which the quota day resets."""
         return ZoneInfo(self.quota_timezone)
 
+
+class Settings(LedgerSettings):
+    """Every setting of SPEC section 4, typed."""
+
+    telegram_bot_token: SecretStr
+    telegram_api_url: AnyHttpUrl = AnyHttpUrl("https://api.telegram.org")
+    image_api_base_url: AnyHttpUrl = AnyHttpUrl("https://api.rainboxs.com")
+    image_api_key: SecretStr
+    image_model: str = Field("gemini-2.5-flash-image", min_length=1)
+    image_model_hd: str = Field("gemini-2.5-flash-image-hd", min_length=1)
+    image_api_group: str = Field("default", min_length=1)
+    image_price: float = Field(0.028, ge=0)
+    image_price_hd: float = Field(0.028, ge=0)
+    admin_user_ids: IdSet = frozenset()
+    allowed_user_ids: IdSet = frozenset()
+    allowed_chat_ids: IdSet = frozenset()
+    request_timeout: float = Field(180, gt=0)
+    max_input_images: int = Field(10, ge=1, le=10)
+    max_concurrent_requests: int = Field(32, ge=1)
+    shutdown_grace: float = Field(25, ge=0)
+
+    @field_validator("telegram_bot_token", "image_api_key")
+    @classmethod
+    def _not_blank(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().strip():
+            raise ValueError("must not be empty")
+        return value
+
+    @field_validator("admin_user_ids", "allowed_user_ids", "allowed_chat_ids", mode="before")
+    @classmethod
+    def _parse_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.split(",") if p.strip()]
+            try:
+                return frozenset(int(p) for p in parts)
+            except ValueError:
+                raise ValueError("expected comma-separated integer ids") from None
+        return value
+
     @property
     def telegram_root(self) -> str:
         """`TELEGRAM_API_URL` without a trailing slash."""
         return str(self.telegram_api_url).rstrip("/")
 
-    def is_admin(self, user_id: int) -> bool:
-        """Whether `user_id` is listed in `ADMIN_USER_IDS`."""
-        return user_id in self.admin_user_ids
 
-
-def load_settings(**overrides: object) -> Settings:
-    """Read the settings; raise `ConfigError` naming the first bad variable."""
+def load_settings(kind: type[S]) -> S:
+    """Read `kind` from the environment and `.env`; `ConfigError` names the first bad one."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return kind()
     except ValidationError as exc:
         first = exc.errors()[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "configuration"

@@ -8,6 +8,7 @@ is logged with its traceback and the user gets a generic apology.
     ├── ConfigError                 a setting is missing or malformed (start-up only)
     ├── RejectedRequest             refused before anything was charged or called
     │   ├── AccessDenied            not on the allow-list, or banned
+    │   ├── NotAdmin                an admin command from someone else
     │   ├── QuotaExceeded           today's units are spent
     │   ├── TooManyInFlight         the user already has the maximum number running
     │   └── BadInput                the message cannot become a request
@@ -47,6 +48,10 @@ class RejectedRequest(BotError):
 
 class AccessDenied(RejectedRequest):
     """The user or chat is not allowed, or the user is banned."""
+
+
+class NotAdmin(RejectedRequest):
+    """An admin command from a user not in `ADMIN_USER_IDS`."""
 
 
 class QuotaExceeded(RejectedRequest):

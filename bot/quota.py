@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.config import LedgerSettings
 from bot.ledger.store import UserSettings
 
 
@@ -25,6 +26,15 @@ class QuotaPolicy:
         self._hd_cost = hd_cost
         self._tz = timezone
         self._clock = clock
+
+    @classmethod
+    def from_settings(cls, settings: LedgerSettings) -> QuotaPolicy:
+        """The policy `DAILY_QUOTA`, `HD_QUOTA_COST` and `QUOTA_TIMEZONE` describe."""
+        return cls(
+            daily_limit=settings.daily_quota,
+            hd_cost=settings.hd_quota_cost,
+            timezone=settings.timezone,
+        )
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), self._tz)

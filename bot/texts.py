@@ -78,6 +78,35 @@ EN: dict[str, str] = {
     "button_working": "Working on it…",
     "original_file": "Original file, {size}.",
     "unknown_command": "I don't know that command. /help shows what I can do.",
+    "admin_only": "This command is for the bot's admins.",
+    "usage_setquota": "Usage: /setquota <user_id> <number|unlimited>",
+    "usage_ban": "Usage: /ban <user_id>",
+    "usage_unban": "Usage: /unban <user_id>",
+    "quota_set": "User {user}: daily limit set to {limit}.",
+    "quota_set_unlimited": "User {user}: no daily limit.",
+    "banned": "User {user} is banned.",
+    "unbanned": "User {user} is no longer banned.",
+    "quota_today": "Today: {used} of {limit} used, {left} left. Resets in {reset}.",
+    "quota_today_unlimited": "Today: {used} used, no daily limit.",
+    "quota_hd_cost": "An HD image counts as {cost}.",
+    "quota_all_time": "All time: {images} images, cost {cost}.",
+    "quota_recent": "Your last requests:",
+    "quota_none": "No requests yet.",
+    "stats_today": (
+        "Today ({day}): {requests} requests, {images} images, {failures} failed, cost {cost}."
+    ),
+    "stats_all_time": (
+        "All time: {requests} requests, {images} images, {failures} failed, cost {cost}."
+    ),
+    "stats_top_today": "Top users today:",
+    "stats_top_all_time": "Top users, all time:",
+    "stats_top_line": "{rank}. {who}: {images} images, {cost}",
+    "status_ok": "done",
+    "status_failed": "failed",
+    "status_no_image": "no image",
+    "status_over_quota": "over quota",
+    "status_denied": "denied",
+    "status_reserved": "running",
     "cmd_draw": "Draw a picture from a description",
     "cmd_hd": "Draw or edit in 4K, delivered as a file",
     "cmd_quota": "What you have left today",
@@ -140,6 +169,33 @@ ZH: dict[str, str] = {
     "button_working": "正在处理…",
     "original_file": "原始文件，{size}。",
     "unknown_command": "我不认识这个命令。发送 /help 查看用法。",
+    "admin_only": "此命令仅限机器人管理员使用。",
+    "usage_setquota": "用法：/setquota <用户ID> <数字|unlimited>",
+    "usage_ban": "用法：/ban <用户ID>",
+    "usage_unban": "用法：/unban <用户ID>",
+    "quota_set": "用户 {user}：每日额度已设为 {limit}。",
+    "quota_set_unlimited": "用户 {user}：不限每日额度。",
+    "banned": "用户 {user} 已被封禁。",
+    "unbanned": "用户 {user} 已解除封禁。",
+    "quota_today": "今天：已用 {used}/{limit}，剩余 {left}。{reset} 后重置。",
+    "quota_today_unlimited": "今天：已用 {used}，不限额度。",
+    "quota_hd_cost": "一张高清图片计 {cost} 次。",
+    "quota_all_time": "累计：{images} 张图片，费用 {cost}。",
+    "quota_recent": "最近的请求：",
+    "quota_none": "还没有请求记录。",
+    "stats_today": (
+        "今天（{day}）：{requests} 次请求，{images} 张图片，{failures} 次失败，费用 {cost}。"
+    ),
+    "stats_all_time": "累计：{requests} 次请求，{images} 张图片，{failures} 次失败，费用 {cost}。",
+    "stats_top_today": "今日用户排行：",
+    "stats_top_all_time": "累计用户排行：",
+    "stats_top_line": "{rank}. {who}：{images} 张，{cost}",
+    "status_ok": "完成",
+    "status_failed": "失败",
+    "status_no_image": "无图片",
+    "status_over_quota": "超出额度",
+    "status_denied": "被拒绝",
+    "status_reserved": "进行中",
     "cmd_draw": "根据描述生成图片",
     "cmd_hd": "生成或修改 4K 图片，以文件发送",
     "cmd_quota": "查看今天的剩余额度",
@@ -171,6 +227,11 @@ def duration(lang: str, seconds: int) -> str:
     if language(lang) == "zh":
         return f"{hours} 小时 {minutes} 分钟" if hours else f"{minutes} 分钟"
     return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+
+
+def money(amount: float) -> str:
+    """A cost as recorded (gateway currency units), e.g. `$0.084`."""
+    return f"${amount:.3f}".rstrip("0").rstrip(".") if amount else "$0"
 
 
 def size(nbytes: int) -> str:

@@ -43,12 +43,12 @@ async def worker() -> AsyncIterator[ImageWorker]:
 
 
 @pytest.fixture
-async def client_for(
-    fake: gw.FakeGateway, worker: ImageWorker
-) -> AsyncIterator[object]:
+async def client_for(fake: gw.FakeGateway, worker: ImageWorker) -> AsyncIterator[object]:
     clients: list[httpx.AsyncClient] = []
 
-    def make(*, timeout: float = 10.0, base_url: str | None = None, key: str = "test-key") -> GatewayClient:
+    def make(
+        *, timeout: float = 10.0, base_url: str | None = None, key: str = "test-key"
+    ) -> GatewayClient:
         session = http.client(32)
         clients.append(session)
         return GatewayClient(

@@ -87,9 +87,7 @@ class TestReservations:
 class TestRecovery:
     """A crash never leaves units reserved for ever."""
 
-    async def test_reservations_left_by_a_killed_process_are_released(
-        self, tmp_path: Path
-    ) -> None:
+    async def test_reservations_left_by_a_killed_process_are_released(self, tmp_path: Path) -> None:
         """Rows still reserved when the process died are failed at the next open."""
         path = tmp_path / "bot.sqlite3"
         first = await Ledger.open(path)
@@ -174,7 +172,9 @@ class TestQuotaPolicy:
     def test_day_and_reset_follow_the_time_zone(self) -> None:
         """23:30 UTC is already tomorrow in Shanghai, and the reset is at its midnight."""
         instant = datetime(2026, 11, 24, 23, 30, tzinfo=UTC).timestamp()
-        utc = QuotaPolicy(daily_limit=20, hd_cost=2, timezone=ZoneInfo("UTC"), clock=lambda: instant)
+        utc = QuotaPolicy(
+            daily_limit=20, hd_cost=2, timezone=ZoneInfo("UTC"), clock=lambda: instant
+        )
         shanghai = QuotaPolicy(
             daily_limit=20, hd_cost=2, timezone=ZoneInfo("Asia/Shanghai"), clock=lambda: instant
         )
@@ -189,7 +189,10 @@ class TestQuotaPolicy:
         assert policy.limit_for(UserSettings()) is None
         assert policy.limit_for(UserSettings(quota_limit=0)) == 0
         assert policy.limit_for(UserSettings(unlimited=True)) is None
-        assert QuotaPolicy(daily_limit=5, hd_cost=3, timezone=ZoneInfo("UTC")).limit_for(
-            UserSettings()
-        ) == 5
+        assert (
+            QuotaPolicy(daily_limit=5, hd_cost=3, timezone=ZoneInfo("UTC")).limit_for(
+                UserSettings()
+            )
+            == 5
+        )
         assert (policy.units(False), policy.units(True)) == (1, 3)

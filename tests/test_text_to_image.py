@@ -87,9 +87,7 @@ class TestGenerate:
         names = [c["command"] for c in menu.params["commands"]]
         assert {"draw", "hd", "help"} <= set(names)
 
-    async def test_chinese_user_gets_chinese(
-        self, bot: Runtime, telegram: FakeTelegram
-    ) -> None:
+    async def test_chinese_user_gets_chinese(self, bot: Runtime, telegram: FakeTelegram) -> None:
         """language_code zh-hans: replies in Chinese."""
         li = telegram.user(2, "Li", language_code="zh-hans")
         telegram.send_text(li, telegram.private_chat(li), "/help")
@@ -169,9 +167,7 @@ class TestConcurrency:
         self, bot: Runtime, telegram: FakeTelegram, gateway: FakeGateway
     ) -> None:
         """Ann's 5 s request is still running when Bob's 0.2 s request is delivered."""
-        gateway.responder = lambda req: gw.markdown(
-            png(), delay=5 if "slow" in req.prompt else 0.2
-        )
+        gateway.responder = lambda req: gw.markdown(png(), delay=5 if "slow" in req.prompt else 0.2)
         ann, bob = telegram.user(1), telegram.user(2, "Bob")
         telegram.send_text(ann, telegram.private_chat(ann), "slow painting")
         await gateway.wait_for_requests(1)

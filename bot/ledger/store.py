@@ -256,6 +256,11 @@ class Ledger:
             rows = await cursor.fetchall()
         return [TopUser(int(r[0]), r[1], int(r[2]), float(r[3])) for r in rows]
 
+    async def request_columns(self) -> list[str]:
+        """The ledger's column names, in table order."""
+        async with self._db.execute("SELECT name FROM pragma_table_info('requests')") as cursor:
+            return [str(row[0]) for row in await cursor.fetchall()]
+
     async def rows_since(self, since: str) -> AsyncIterator[dict[str, Any]]:
         """Every column of every row created at or after `since` (ISO date), oldest first."""
         async with self._db.execute(

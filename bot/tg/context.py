@@ -13,6 +13,7 @@ from bot.ledger.store import Ledger
 from bot.lifecycle import JobTracker
 from bot.quota import QuotaPolicy
 from bot.service import ImageService
+from bot.tg.albums import AlbumCollector
 from bot.tg.delivery import Delivery
 from bot.tg.inputs import TelegramImages
 
@@ -31,6 +32,7 @@ class Deps:
     images: TelegramImages
     delivery: Delivery
     tracker: JobTracker
+    albums: AlbumCollector
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[str, Any]]):

@@ -98,14 +98,18 @@ class Delivery:
                     )
                 )
                 return len(image.data)
-            except BadRequest as exc:
+            except NetworkError as exc:
+                if not _refused(exc):
+                    raise
                 log.info("photo refused (%s); sending preview and file instead", exc.message)
         small = await self._worker.run(preview, image.data)
         sent = len(image.data)
         try:
             await _retry(lambda: bot.send_photo(chat_id, small, reply_parameters=reply))
             sent += len(small)
-        except BadRequest as exc:
+        except NetworkError as exc:
+            if not _refused(exc):
+                raise
             log.info("preview refused (%s); sending the file alone", exc.message)
         caption = texts.tr(lang, "original_file", size=texts.size(len(image.data)))
         document = InputFile(image.data, filename=name, attach=True)
@@ -122,15 +126,18 @@ class Delivery:
         return sent
 
 
+def _refused(exc: NetworkError) -> bool:
+    """Telegram refused the upload itself (bad photo, too large): sending again won't help."""
+    return isinstance(exc, BadRequest) or "too large" in exc.message.lower()
+
+
 async def _retry(send: Callable[[], Awaitable[T]]) -> T:
     """Run `send`, retrying network failures (not refusals) with a short backoff."""
     for attempt in range(1, SEND_ATTEMPTS + 1):
         try:
             return await send()
-        except BadRequest:
-            raise
         except NetworkError as exc:
-            if attempt == SEND_ATTEMPTS:
+            if _refused(exc) or attempt == SEND_ATTEMPTS:
                 raise
             log.warning("send failed (%s); retrying", exc)
             await asyncio.sleep(attempt)

@@ -30,6 +30,7 @@ from bot.errors import (
     InputsGone,
     MalformedAnswer,
     NoImage,
+    NotAdmin,
     QuotaExceeded,
     ResultDownloadFailed,
     TooManyInFlight,
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 
 _PLAIN: dict[type[BotError], str] = {
     AccessDenied: "access_denied",
+    NotAdmin: "admin_only",
     TooManyInFlight: "too_many_in_flight",
     UnsupportedMedia: "unsupported_media",
     InputImageTooLarge: "input_too_large",
@@ -102,14 +104,15 @@ async def report_error(update: object, context: BotContext) -> None:
         log.error("unhandled error", exc_info=error)
     if not isinstance(update, Update) or update.effective_chat is None:
         return
+    if update.callback_query is not None:
+        with contextlib.suppress(TelegramError):
+            await update.callback_query.answer()
     user = update.effective_user
     lang = texts.language(user.language_code if user else None)
     if isinstance(error, AccessDenied) and update.effective_chat.type != "private":
         return
     text = explain(error, lang) if isinstance(error, BotError) else texts.tr(lang, "internal")
     with contextlib.suppress(TelegramError):
-        if update.callback_query is not None:
-            await update.callback_query.answer()
         message = update.effective_message
         if message is not None:
             await message.reply_text(text)

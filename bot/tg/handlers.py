@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import Message, Update
 
-from bot import texts
+from bot import reports, texts
+from bot.domain import ImageJob, Requester
+from bot.errors import InputsGone
 from bot.tg.addressing import is_private, read_instruction
 from bot.tg.context import BotContext
-from bot.tg.intake import requester_of, take_message
+from bot.tg.intake import requester_of, take_album_part, take_message
+from bot.tg.jobs import AGAIN, HD, run_job
 
 
 async def show_help(update: Update, context: BotContext) -> None:
@@ -15,11 +18,39 @@ async def show_help(update: Update, context: BotContext) -> None:
     message = update.effective_message
     if message is None:
         return
-    lang = requester_of(message).language
+    requester = requester_of(message)
+    await context.deps.service.admit(requester)
+    lang = requester.language
     text = texts.tr(lang, "help")
     if not is_private(message):
         text += texts.tr(lang, "help_group", bot=context.bot.username)
     await message.reply_text(text)
+
+
+async def cancel(update: Update, context: BotContext) -> None:
+    """Drop the images waiting for an instruction (/cancel)."""
+    message = update.effective_message
+    if message is None:
+        return
+    requester = requester_of(message)
+    await context.deps.service.admit(requester)
+    dropped = await context.deps.ledger.drop_pending(requester.user_id, requester.chat_id)
+    key = "pending_cancelled" if dropped else "nothing_to_cancel"
+    await message.reply_text(texts.tr(requester.language, key, count=dropped))
+
+
+async def show_quota(update: Update, context: BotContext) -> None:
+    """Today's use, the limit and its reset, all-time totals, the last requests (/quota)."""
+    message = update.effective_message
+    if message is None:
+        return
+    requester = requester_of(message)
+    await context.deps.service.admit(requester)
+    deps = context.deps
+    report = await reports.quota_report(
+        deps.ledger, deps.quota, requester.user_id, requester.language
+    )
+    await message.reply_text(report)
 
 
 async def take(update: Update, context: BotContext) -> None:
@@ -28,6 +59,9 @@ async def take(update: Update, context: BotContext) -> None:
     if message is None:
         return
     instruction = read_instruction(message, context.bot.bot)
+    if message.media_group_id is not None:
+        await take_album_part(context, update, message, instruction)
+        return
     if not instruction.addressed:
         return
     if not instruction.wants_image:
@@ -35,3 +69,32 @@ async def take(update: Update, context: BotContext) -> None:
             await message.reply_text(texts.tr(requester_of(message).language, "unknown_command"))
         return
     await take_message(context, message, instruction)
+
+
+async def press_button(update: Update, context: BotContext) -> None:
+    """Run a result's request again ("Again") or with the HD model ("HD"), for the presser."""
+    query = update.callback_query
+    if query is None or query.data is None or query.message is None:
+        return
+    action, _, raw_id = query.data.partition(":")
+    if action not in (AGAIN, HD) or not raw_id.isdigit():
+        await query.answer()
+        return
+    user = query.from_user
+    lang = texts.language(user.language_code)
+    stored = await context.deps.ledger.request(int(raw_id))
+    if stored is None:
+        raise InputsGone(raw_id)
+    chat = query.message.chat
+    requester = Requester(user.id, chat.id, chat.type, user.username, lang)
+    await context.deps.service.admit(requester)
+    await query.answer(texts.tr(lang, "button_working"))
+    job = ImageJob(
+        requester,
+        stored.prompt,
+        stored.inputs,
+        hd=action == HD or stored.hd,
+        aspect_ratio=stored.aspect_ratio,
+    )
+    reply_to = query.message.message_id if isinstance(query.message, Message) else None
+    await run_job(context, job, reply_to)

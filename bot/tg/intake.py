@@ -11,16 +11,18 @@ message ── album part? ─────────────────�
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
 
-from telegram import Message
+from telegram import Message, Update
 
 from bot import texts
 from bot.domain import ImageJob, Requester
-from bot.errors import BotError, EmptyPrompt
+from bot.errors import BadInput, BotError, EmptyPrompt, UnsupportedMedia
 from bot.prompt import split_aspect_ratio
 from bot.tg.addressing import Instruction
+from bot.tg.albums import Album
 from bot.tg.context import BotContext
 from bot.tg.inputs import image_ref, own_image
 from bot.tg.jobs import run_job
@@ -75,6 +77,49 @@ async def take_message(context: BotContext, message: Message, instruction: Instr
     await submit(context, message, requester, instruction.hd, prompt, ratio, refs)
 
 
+async def take_album_part(
+    context: BotContext, update: Update, message: Message, instruction: Instruction
+) -> None:
+    """Collect one part of an album; the whole album is taken once complete."""
+    deps = context.deps
+
+    def complete(album: Album) -> None:
+        leader = album.leader()[0]
+        reported = update if leader is message else Update(update.update_id, message=leader)
+        context.application.create_task(take_album(context, album), update=reported)
+
+    album = deps.albums.add(message, instruction, complete)
+    requester = requester_of(message)
+    if album.addressed and await deps.access.allows(requester.user_id, requester.chat_id):
+        for part, _ in album.parts:
+            with contextlib.suppress(BadInput):
+                ref = image_ref(part)
+                if ref is not None:
+                    deps.images.prefetch(ref)
+
+
+async def take_album(context: BotContext, album: Album) -> None:
+    """One merge (or edit) request with every image of the album, in album order."""
+    if not album.addressed:
+        return
+    deps = context.deps
+    leader, instruction = album.leader()
+    requester = requester_of(leader)
+    await deps.service.admit(requester)
+    refs = [ref for part, _ in album.ordered() if (ref := image_ref(part)) is not None]
+    skipped = len(album.parts) - len(refs)
+    if skipped:
+        note = texts.tr(requester.language, "album_skipped", count=skipped)
+        await leader.reply_text(note)
+    if not refs:
+        raise UnsupportedMedia(leader.message_id)
+    if not instruction.prompt and instruction.command is None:
+        await keep_pending(context, leader, requester, refs)
+        return
+    prompt, ratio = split_aspect_ratio(instruction.prompt)
+    await submit(context, leader, requester, instruction.hd, prompt, ratio, refs)
+
+
 async def keep_pending(
     context: BotContext, message: Message, requester: Requester, refs: Sequence[str]
 ) -> None:
@@ -102,4 +147,4 @@ async def submit(
         note = texts.tr(requester.language, "too_many_images", count=len(refs), max=limit)
         await message.reply_text(note)
     job = ImageJob(requester, prompt, tuple(refs[:limit]), hd=hd, aspect_ratio=ratio)
-    await run_job(context, job, message)
+    await run_job(context, job, message.message_id)

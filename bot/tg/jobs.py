@@ -1,10 +1,10 @@
-"""Running one image job for a Telegram message, from status to delivered result."""
+"""Running one image job for a Telegram chat, from status to delivered result."""
 
 from __future__ import annotations
 
 import contextlib
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.error import TelegramError
 
 from bot import texts
@@ -18,32 +18,28 @@ HD = "hd"
 
 def result_buttons(request_id: int, lang: str) -> InlineKeyboardMarkup:
     """ "Again" and "HD" buttons that rerun request `request_id`."""
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    texts.tr(lang, "button_again"), callback_data=f"{AGAIN}:{request_id}"
-                ),
-                InlineKeyboardButton(
-                    texts.tr(lang, "button_hd"), callback_data=f"{HD}:{request_id}"
-                ),
-            ]
-        ]
+    again = InlineKeyboardButton(
+        texts.tr(lang, "button_again"), callback_data=f"{AGAIN}:{request_id}"
     )
+    hd = InlineKeyboardButton(texts.tr(lang, "button_hd"), callback_data=f"{HD}:{request_id}")
+    return InlineKeyboardMarkup([[again, hd]])
 
 
-async def run_job(context: BotContext, job: ImageJob, reply_to: Message) -> None:
-    """Run `job` and deliver its images as replies to `reply_to`."""
+async def run_job(context: BotContext, job: ImageJob, reply_to: int | None) -> None:
+    """Run `job` and deliver its images in the requester's chat, replying to `reply_to`."""
     deps = context.deps
+    chat_id = job.requester.chat_id
     lang = job.requester.language
     notes: list[Message] = []
 
     async def tell_position(position: int) -> None:
+        reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
         with contextlib.suppress(TelegramError):
-            notes.append(await reply_to.reply_text(texts.tr(lang, "queued", position=position)))
+            text = texts.tr(lang, "queued", position=position)
+            notes.append(await context.bot.send_message(chat_id, text, reply_parameters=reply))
 
     with deps.tracker.track():
-        async with chat_action(context.bot, reply_to.chat_id):
+        async with chat_action(context.bot, chat_id):
             try:
                 result = await deps.service.run(job, on_queued=tell_position)
             finally:
@@ -51,8 +47,8 @@ async def run_job(context: BotContext, job: ImageJob, reply_to: Message) -> None
                     await delete_quietly(note)
             sent = await deps.delivery.send(
                 context.bot,
-                chat_id=reply_to.chat_id,
-                reply_to=reply_to.message_id,
+                chat_id=chat_id,
+                reply_to=reply_to,
                 result=result,
                 hd=job.hd,
                 lang=lang,

@@ -1,0 +1,68 @@
+"""Admin commands (`ADMIN_USER_IDS` only): /stats, /setquota, /ban, /unban."""
+
+from __future__ import annotations
+
+from telegram import Message, Update
+
+from bot import reports, texts
+from bot.errors import NotAdmin
+from bot.tg.context import BotContext
+from bot.tg.intake import requester_of
+
+
+def _admin_message(update: Update, context: BotContext) -> tuple[Message, str]:
+    """The command's message and the admin's language; `NotAdmin` for anyone else."""
+    message = update.effective_message
+    user = update.effective_user
+    if message is None or user is None or not context.deps.access.is_admin(user.id):
+        raise NotAdmin(user.id if user else 0)
+    return message, requester_of(message).language
+
+
+def _user_id(args: list[str]) -> int | None:
+    return int(args[0]) if args and args[0].lstrip("-").isdigit() else None
+
+
+async def show_stats(update: Update, context: BotContext) -> None:
+    """Totals today and all time, and the top users (/stats)."""
+    message, lang = _admin_message(update, context)
+    deps = context.deps
+    await message.reply_text(await reports.usage_report(deps.ledger, deps.quota, lang))
+
+
+async def set_quota(update: Update, context: BotContext) -> None:
+    """Give one user their own daily limit: a number or `unlimited` (/setquota)."""
+    message, lang = _admin_message(update, context)
+    args = context.args or []
+    user_id = _user_id(args)
+    raw = args[1].lower() if len(args) == 2 else ""
+    if user_id is None or not (raw.isdigit() or raw in ("unlimited", "∞")):
+        await message.reply_text(texts.tr(lang, "usage_setquota"))
+        return
+    limit = int(raw) if raw.isdigit() else None
+    await context.deps.ledger.set_quota(user_id, limit)
+    if limit is None:
+        await message.reply_text(texts.tr(lang, "quota_set_unlimited", user=user_id))
+    else:
+        await message.reply_text(texts.tr(lang, "quota_set", user=user_id, limit=limit))
+
+
+async def ban(update: Update, context: BotContext) -> None:
+    """Ban a user (/ban)."""
+    await _set_banned(update, context, banned=True)
+
+
+async def unban(update: Update, context: BotContext) -> None:
+    """Lift a ban (/unban)."""
+    await _set_banned(update, context, banned=False)
+
+
+async def _set_banned(update: Update, context: BotContext, *, banned: bool) -> None:
+    message, lang = _admin_message(update, context)
+    args = context.args or []
+    user_id = _user_id(args)
+    if user_id is None or len(args) != 1:
+        await message.reply_text(texts.tr(lang, "usage_ban" if banned else "usage_unban"))
+        return
+    await context.deps.ledger.set_banned(user_id, banned)
+    await message.reply_text(texts.tr(lang, "banned" if banned else "unbanned", user=user_id))
