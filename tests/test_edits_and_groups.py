@@ -13,7 +13,6 @@ from PIL import Image
 from bot.app import Runtime
 from tests.conftest import StartBot
 from tests.fakes import gateway as gw
-from tests.fakes.gateway import FakeGateway
 from tests.fakes.images import corrupt_image, jpeg, png, webp
 from tests.fakes.telegram import FakeTelegram
 

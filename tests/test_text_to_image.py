@@ -14,7 +14,7 @@ from tests.fakes.images import big_png, png
 from tests.fakes.telegram import Call, FakeTelegram
 
 
-def to_chat(chat_id: int):  # noqa: ANN201 - a predicate for wait_for
+def to_chat(chat_id: int):
     return lambda call: call.params.get("chat_id") == chat_id
 
 
