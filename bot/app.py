@@ -37,7 +37,7 @@ from bot.tg.commands import register_commands
 from bot.tg.context import CONTEXT_TYPES, Deps, install
 from bot.tg.delivery import Delivery
 from bot.tg.error_handler import report_error
-from bot.tg.inputs import TelegramImages
+from bot.tg.inputs import DOWNLOAD_LIMIT, TelegramImages
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +81,7 @@ def build_application(settings: Settings) -> Application:  # type: ignore[type-a
         .token(settings.telegram_bot_token.get_secret_value())
         .base_url(f"{root}/bot")
         .base_file_url(f"{root}/file/bot")
+        .local_mode(settings.telegram_local_mode)
         .request(_bot_request(read_timeout=60.0))
         .get_updates_request(_bot_request(read_timeout=POLL_TIMEOUT + 10.0))
         .rate_limiter(AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=5))
@@ -126,7 +127,8 @@ async def build(settings: Settings) -> Runtime:
     )
     quota = QuotaPolicy.from_settings(settings)
     access = AccessPolicy(settings, ledger)
-    images = TelegramImages(application.bot, worker)
+    limit = None if settings.telegram_local_mode else DOWNLOAD_LIMIT
+    images = TelegramImages(application.bot, worker, limit=limit)
     tracker = JobTracker()
     service = ImageService(
         settings=settings,

@@ -66,6 +66,7 @@ class Settings(LedgerSettings):
 
     telegram_bot_token: SecretStr
     telegram_api_url: AnyHttpUrl = AnyHttpUrl("https://api.telegram.org")
+    telegram_local_mode: bool = False
     image_api_base_url: AnyHttpUrl = AnyHttpUrl("https://api.rainboxs.com")
     image_api_key: SecretStr
     image_model: str = Field("gemini-2.5-flash-image", min_length=1)

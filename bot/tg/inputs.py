@@ -17,7 +17,7 @@ from bot.imaging import ImageWorker, for_gateway, inspect
 
 log = logging.getLogger(__name__)
 
-#: The Bot API's getFile limit on api.telegram.org.
+#: The Bot API's getFile limit, except on a self-hosted server in --local mode.
 DOWNLOAD_LIMIT = 20 * 1024 * 1024
 IMAGE_MIME_TYPES = frozenset(
     {"image/png", "image/jpeg", "image/jpg", "image/webp", "image/heic", "image/heif"}
@@ -56,8 +56,6 @@ def image_ref(message: Message) -> str | None:
         return max(message.photo, key=lambda size: size.width * size.height).file_id
     document = message.document
     if document and is_image_document(document):
-        if document.file_size and document.file_size > DOWNLOAD_LIMIT:
-            raise InputImageTooLarge(document.file_name or document.file_id)
         return document.file_id
     return None
 
@@ -78,9 +76,12 @@ def own_image(message: Message) -> str | None:
 class TelegramImages:
     """Fetches images by `file_id` through the Bot API (the service's `ImageLoader`)."""
 
-    def __init__(self, bot: Bot, worker: ImageWorker) -> None:
+    def __init__(
+        self, bot: Bot, worker: ImageWorker, *, limit: int | None = DOWNLOAD_LIMIT
+    ) -> None:
         self._bot = bot
         self._worker = worker
+        self._limit = limit
         self._prefetched: dict[str, asyncio.Task[InputImage]] = {}
 
     async def load(self, refs: Sequence[str]) -> list[InputImage]:
@@ -119,7 +120,7 @@ class TelegramImages:
             if "too big" in exc.message.lower():
                 raise InputImageTooLarge(ref) from None
             raise InputsGone(ref) from None
-        if file.file_size and file.file_size > DOWNLOAD_LIMIT:
+        if self._limit and file.file_size and file.file_size > self._limit:
             raise InputImageTooLarge(ref)
         try:
             data = bytes(await file.download_as_bytearray())
