@@ -51,11 +51,7 @@ def run(settings: Settings) -> int:
     """Run the bot until SIGINT or SIGTERM."""
     from bot.app import serve
 
-    secrets = [
-        settings.telegram_bot_token.get_secret_value(),
-        settings.image_api_key.get_secret_value(),
-    ]
-    setup_logging(settings.log_level, secrets)
+    setup_logging(settings.log_level, settings.secrets)
     asyncio.run(serve(settings))
     return 0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -167,17 +168,12 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
         async with application:
             await register_commands(application.bot, settings.admin_user_ids)
             await application.start()
-            assert application.updater is not None
-            await application.updater.start_polling(
-                poll_interval=0.0,
-                timeout=POLL_TIMEOUT,
-                allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY],
-            )
-            log.info("bot @%s is running", application.bot.username)
+            await receive_updates(application, settings)
             try:
                 yield runtime
             finally:
-                await application.updater.stop()
+                if application.updater is not None:
+                    await application.updater.stop()
                 cancelled = await runtime.tracker.drain(settings.shutdown_grace)
                 if cancelled:
                     log.warning("%d request(s) did not finish in time", cancelled)
@@ -186,6 +182,35 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
         await runtime.ledger.close()
         await runtime.gateway_http.aclose()
         runtime.worker.close()
+
+
+async def receive_updates(application: Application, settings: Settings) -> None:  # type: ignore[type-arg]
+    """Start the webhook server when `WEBHOOK_URL` is set, long polling otherwise."""
+    updater = application.updater
+    assert updater is not None
+    allowed = [Update.MESSAGE, Update.CALLBACK_QUERY]
+    if settings.webhook_url is None:
+        await updater.start_polling(
+            poll_interval=0.0, timeout=POLL_TIMEOUT, allowed_updates=allowed
+        )
+        log.info("bot @%s is running (long polling)", application.bot.username)
+        return
+    # Without a configured secret, a random one still lets only Telegram in.
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    await updater.start_webhook(
+        listen=settings.webhook_listen,
+        port=settings.webhook_port,
+        url_path=(settings.webhook_url.path or "").lstrip("/"),
+        webhook_url=str(settings.webhook_url),
+        secret_token=secret or secrets.token_urlsafe(32),
+        allowed_updates=allowed,
+    )
+    log.info(
+        "bot @%s is running (webhook on %s:%d)",
+        application.bot.username,
+        settings.webhook_listen,
+        settings.webhook_port,
+    )
 
 
 async def serve(settings: Settings) -> None:

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -81,6 +82,30 @@ class Settings(LedgerSettings):
     max_input_images: int = Field(10, ge=1, le=10)
     max_concurrent_requests: int = Field(32, ge=1)
     shutdown_grace: float = Field(25, ge=0)
+    webhook_url: AnyHttpUrl | None = None
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = Field(8080, ge=1, le=65535)
+    webhook_secret: SecretStr | None = None
+
+    @field_validator("webhook_url", "webhook_secret", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _telegram_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(
+            r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()
+        ):
+            raise ValueError("use 1-256 characters from A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @property
+    def secrets(self) -> list[str]:
+        """Values that must never appear in a log line."""
+        values = [self.telegram_bot_token, self.image_api_key, self.webhook_secret]
+        return [v.get_secret_value() for v in values if v is not None]
 
     @field_validator("telegram_bot_token", "image_api_key")
     @classmethod
