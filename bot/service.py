@@ -4,8 +4,8 @@
       ├─ access          allow-lists and bans            → AccessDenied   (row: denied)
       ├─ in-flight cap   at most N per user              → TooManyInFlight
       ├─ reserve units   atomic, in the ledger           → QuotaExceeded  (row: over_quota)
-      ├─ load inputs     through the ImageLoader port    → BadInput       (units released)
       ├─ gateway slot    FIFO, tells the queue position
+      ├─ load inputs     through the ImageLoader port    → BadInput       (units released)
       ├─ gateway call                                     → GatewayError   (units released)
       └─ settle          ok (charged) / failed / no_image (released)
 
@@ -132,8 +132,8 @@ class ImageService:
     ) -> JobResult:
         started = time.monotonic()
         try:
-            images = await self._loader.load(job.images)
-            async with self._slots.slot(on_queued):
+            async with self._slots.slot(on_queued):  # inputs are held in memory only in a slot
+                images = await self._loader.load(job.images)
                 result = await self._gateway.generate(
                     model=self._model(job),
                     prompt=job.prompt,

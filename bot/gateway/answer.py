@@ -4,8 +4,10 @@ Answers come in three shapes (SPEC section 1), possibly mixed and with several i
 
 - markdown image links in `choices[].message.content`: `![image](https://…/x.png)`;
 - `data:` URLs in the content, bare or inside the markdown: an HD image is a 15-27 MB
-  base64 string, so the content is scanned with `str.find` (linear, no regex
-  backtracking) and each payload is decoded straight from one slice;
+  base64 string. Base64 needs no JSON escaping, so each payload is decoded straight from
+  the raw answer bytes (a `memoryview` slice, found with `bytes.find`: linear, no regex)
+  and replaced by a short marker before the small remainder goes through `json.loads`.
+  A payload the gateway escaped (`\\/`, `\n`) takes the plain path: JSON, then `str.find`;
 - OpenRouter style `choices[].message.images[].image_url.url`.
 
 `read_answer()` is synchronous and CPU-bound: run it in the image worker.
@@ -25,8 +27,14 @@ from bot.errors import MalformedAnswer
 ImageSource = bytes | str
 
 _DATA_PREFIX = "data:image/"
+_DATA_PREFIX_BYTES = _DATA_PREFIX.encode()
 #: Characters that end a bare data URL inside text.
 _DATA_END = (")", '"', "'", " ", "\n", "\r", "\t", "]", ">", "<")
+#: The same in raw JSON, plus the backslash that starts an escape.
+_BYTES_END = (b")", b'"', b"'", b" ", b"]", b">", b"<", b"\\")
+#: Marks a payload already decoded from the raw body; not base64, so never a real one.
+_LIFTED = "lifted-"
+_LIFTED_BYTES = _LIFTED.encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +48,7 @@ class Answer:
 
 def read_answer(body: bytes, max_image_bytes: int) -> Answer:
     """Parse a 200 answer's body; raise `MalformedAnswer` if it is not one."""
+    body, lifted = _lift_data_urls(body, max_image_bytes)
     try:
         doc = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -64,7 +73,52 @@ def read_answer(body: bytes, max_image_bytes: int) -> Answer:
             if text:
                 texts.append(text)
         sources.extend(_listed_images(message, max_image_bytes))
-    return Answer(sources, "\n".join(texts).strip(), _usage(doc.get("usage")))
+    images = [_unlift(source, lifted) for source in sources]
+    return Answer(images, "\n".join(texts).strip(), _usage(doc.get("usage")))
+
+
+def _lift_data_urls(body: bytes, max_image_bytes: int) -> tuple[bytes, list[bytes]]:
+    """Decode unescaped base64 data URLs in place; the body with markers, and the images."""
+    lifted: list[bytes] = []
+    pieces: list[bytes] = []
+    pos = 0
+    view = memoryview(body)
+    while (start := body.find(_DATA_PREFIX_BYTES, pos)) >= 0:
+        comma = body.find(b",", start, start + 100)
+        if comma < 0 or body[comma - 7 : comma] != b";base64":
+            pos = start + 1
+            continue
+        end = _first_of(body, _BYTES_END, comma + 1)
+        if body[end : end + 1] == b"\\":  # escaped inside: leave it to the JSON path
+            pos = end
+            continue
+        _check_size(end - comma - 1, max_image_bytes)
+        lifted.append(_decode(view[comma + 1 : end]))
+        pieces += (body[pos : comma + 1], f"{_LIFTED}{len(lifted) - 1}".encode())
+        pos = end
+    if not lifted:
+        return body, lifted
+    pieces.append(body[pos:])
+    return b"".join(pieces), lifted
+
+
+def _first_of(data: bytes, needles: tuple[bytes, ...], start: int) -> int:
+    end = len(data)
+    for needle in needles:
+        found = data.find(needle, start, end)
+        if found >= 0:
+            end = found
+    return end
+
+
+def _unlift(source: ImageSource, lifted: list[bytes]) -> ImageSource:
+    """The decoded image a marker stands for; anything else as it is."""
+    if isinstance(source, bytes) and source.startswith(_LIFTED_BYTES):
+        index = source[len(_LIFTED_BYTES) :]
+        if index.isdigit() and int(index) < len(lifted):
+            return lifted[int(index)]
+        raise MalformedAnswer("data URL is not valid base64")
+    return source
 
 
 def error_message(body: bytes) -> str:
@@ -185,12 +239,26 @@ def _source(text: str, start: int, end: int, max_image_bytes: int) -> ImageSourc
     comma = text.find(",", start, min(end, start + 200))
     if comma < 0 or not text.startswith(";base64", comma - 7):
         raise MalformedAnswer("data URL is not base64")
-    if (end - comma - 1) * 3 // 4 > max_image_bytes:
-        raise MalformedAnswer("inline image is larger than the size limit")
+    if text.startswith(_LIFTED, comma + 1):
+        return text[comma + 1 : end].encode()  # decoded already: `_unlift` swaps it back
+    _check_size(end - comma - 1, max_image_bytes)
+    return _decode(text[comma + 1 : end])
+
+
+def _decode(payload: str | memoryview) -> bytes:
+    """Base64 to bytes (line breaks allowed); `MalformedAnswer` if nothing decodes."""
     try:
-        return binascii.a2b_base64(text[comma + 1 : end])
+        data = binascii.a2b_base64(payload)
     except (binascii.Error, ValueError) as exc:
         raise MalformedAnswer(f"data URL is not valid base64: {exc}") from None
+    if not data:
+        raise MalformedAnswer("data URL is empty")
+    return data
+
+
+def _check_size(base64_length: int, max_image_bytes: int) -> None:
+    if base64_length * 3 // 4 > max_image_bytes:
+        raise MalformedAnswer("inline image is larger than the size limit")
 
 
 def _usage(raw: object) -> Usage | None:

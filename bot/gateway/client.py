@@ -17,6 +17,7 @@ import base64
 import json
 import logging
 import random
+import secrets
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -71,19 +72,16 @@ def build_body(
     images: Sequence[InputImage],
     aspect_ratio: str | None,
 ) -> bytes:
-    """The JSON request body of SPEC section 1 (synchronous: base64 of big images)."""
+    """The JSON request body of SPEC section 1 (synchronous: base64 of big images).
+
+    Base64 needs no JSON escaping, so each image's base64 is written straight into the body
+    instead of going through a Python string: one copy of each image, not four.
+    """
+    slot = secrets.token_hex(16)  # stands for each data URL; unguessable, so never in a prompt
     content: str | list[dict[str, Any]]
     if images:
         content = [{"type": "text", "text": prompt}]
-        content += [
-            {
-                "type": "image_url",
-                "image_url": {
-                    "url": f"data:{image.mime};base64,{base64.b64encode(image.data).decode()}"
-                },
-            }
-            for image in images
-        ]
+        content += [{"type": "image_url", "image_url": {"url": slot}} for _ in images]
     else:
         content = prompt
     body: dict[str, Any] = {
@@ -94,7 +92,13 @@ def build_body(
     }
     if aspect_ratio:
         body["extra_body"] = {"google": {"image_config": {"aspect_ratio": aspect_ratio}}}
-    return json.dumps(body, ensure_ascii=False).encode()
+    pieces = json.dumps(body, ensure_ascii=False).encode().split(f'"{slot}"'.encode())
+    out = bytearray(pieces[0])
+    for image, piece in zip(images, pieces[1:], strict=True):
+        out += f'"data:{image.mime};base64,'.encode()
+        out += base64.b64encode(image.data)
+        out += b'"' + piece
+    return bytes(out)
 
 
 def _status_error(status: int, body: bytes, headers: httpx.Headers) -> GatewayStatusError:
