@@ -13,13 +13,18 @@ from bot.tg.intake import requester_of, take_album_part, take_message
 from bot.tg.jobs import AGAIN, HD, run_job
 
 
-async def show_help(update: Update, context: BotContext) -> None:
-    """Explain what the bot does (/start, /help)."""
+async def _admitted(update: Update, context: BotContext) -> tuple[Message, Requester]:
+    """A command's message and sender, once the sender may use the bot (else AccessDenied)."""
     message = update.effective_message
-    if message is None:
-        return
+    assert message is not None  # command handlers are filtered to new messages
     requester = requester_of(message)
     await context.deps.service.admit(requester)
+    return message, requester
+
+
+async def show_help(update: Update, context: BotContext) -> None:
+    """Explain what the bot does (/start, /help)."""
+    message, requester = await _admitted(update, context)
     lang = requester.language
     text = texts.tr(lang, "help")
     if not is_private(message):
@@ -29,11 +34,7 @@ async def show_help(update: Update, context: BotContext) -> None:
 
 async def cancel(update: Update, context: BotContext) -> None:
     """Drop the images waiting for an instruction (/cancel)."""
-    message = update.effective_message
-    if message is None:
-        return
-    requester = requester_of(message)
-    await context.deps.service.admit(requester)
+    message, requester = await _admitted(update, context)
     dropped = await context.deps.ledger.drop_pending(requester.user_id, requester.chat_id)
     key = "pending_cancelled" if dropped else "nothing_to_cancel"
     await message.reply_text(texts.tr(requester.language, key, count=dropped))
@@ -41,11 +42,7 @@ async def cancel(update: Update, context: BotContext) -> None:
 
 async def show_quota(update: Update, context: BotContext) -> None:
     """Today's use, the limit and its reset, all-time totals, the last requests (/quota)."""
-    message = update.effective_message
-    if message is None:
-        return
-    requester = requester_of(message)
-    await context.deps.service.admit(requester)
+    message, requester = await _admitted(update, context)
     deps = context.deps
     report = await reports.quota_report(
         deps.ledger, deps.quota, requester.user_id, requester.language
