@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import httpx
 from telegram import Update
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     CallbackQueryHandler,
     CommandHandler,
@@ -38,6 +37,7 @@ from bot.tg.commands import register_commands
 from bot.tg.context import CONTEXT_TYPES, Deps, install
 from bot.tg.delivery import Delivery
 from bot.tg.error_handler import report_error
+from bot.tg.flood import PerChatFloodControl
 from bot.tg.inputs import DOWNLOAD_LIMIT, TelegramImages
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ def build_application(settings: Settings) -> Application:  # type: ignore[type-a
         .local_mode(settings.telegram_local_mode)
         .request(_bot_request(read_timeout=60.0))
         .get_updates_request(_bot_request(read_timeout=POLL_TIMEOUT + 10.0))
-        .rate_limiter(AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=5))
+        .rate_limiter(PerChatFloodControl())
         .concurrent_updates(CONCURRENT_UPDATES)
         .context_types(CONTEXT_TYPES)
         .build()

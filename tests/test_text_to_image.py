@@ -159,6 +159,24 @@ class TestFloodControl:
         assert refused.status == 429
         assert sent.at - refused.at >= 1.0
 
+    async def test_flood_wait_in_one_chat_does_not_hold_back_another(
+        self, bot: Runtime, telegram: FakeTelegram, gateway: FakeGateway
+    ) -> None:
+        """Ann's chat waits out its 429 (2 s); Bob's photo goes out meanwhile."""
+        telegram.fail_next("sendPhoto", status=429, retry_after=2)
+        ann, bob = telegram.user(1), telegram.user(2, "Bob")
+        telegram.send_text(ann, telegram.private_chat(ann), "a cat")
+        [refused] = await telegram.wait_for("sendPhoto", where=lambda c: c.status == 429)
+        telegram.send_text(bob, telegram.private_chat(bob), "a dog")
+        [bobs] = await telegram.wait_for(
+            "sendPhoto", where=lambda c: c.ok and c.params["chat_id"] == 2
+        )
+        [anns] = await telegram.wait_for(
+            "sendPhoto", where=lambda c: c.ok and c.params["chat_id"] == 1, timeout=10
+        )
+        assert bobs.at - refused.at < 1.0
+        assert anns.at - refused.at >= 2.0
+
 
 class TestConcurrency:
     """One user's slow image never delays another user."""
