@@ -109,7 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     cycles = args.users * args.rounds
     with tempfile.TemporaryDirectory() as tmp:
         floor = run_floor(Path(tmp) / "floor.sqlite3", args.users, args.rounds)
-        wall, latencies = asyncio.run(run_ledger(Path(tmp) / "bot.sqlite3", args.users, args.rounds))
+        wall, latencies = asyncio.run(
+            run_ledger(Path(tmp) / "bot.sqlite3", args.users, args.rounds)
+        )
     latencies.sort()
     p50 = statistics.median(latencies) * 1000
     p95 = latencies[int(len(latencies) * 0.95) - 1] * 1000

@@ -62,7 +62,7 @@ class Runtime:
     worker: ImageWorker
 
 
-def _bot_request(read_timeout: float) -> HTTPXRequest:
+def _bot_request(read_timeout: float, root: str) -> HTTPXRequest:
     return HTTPXRequest(
         connection_pool_size=TELEGRAM_CONNECTIONS,
         read_timeout=read_timeout,
@@ -70,7 +70,7 @@ def _bot_request(read_timeout: float) -> HTTPXRequest:
         connect_timeout=10.0,
         pool_timeout=30.0,
         media_write_timeout=UPLOAD_TIMEOUT,
-        httpx_kwargs={"transport": http.transport(TELEGRAM_CONNECTIONS)},
+        httpx_kwargs={"transport": http.transport(TELEGRAM_CONNECTIONS, root)},
     )
 
 
@@ -83,8 +83,8 @@ def build_application(settings: Settings) -> Application:  # type: ignore[type-a
         .base_url(f"{root}/bot")
         .base_file_url(f"{root}/file/bot")
         .local_mode(settings.telegram_local_mode)
-        .request(_bot_request(read_timeout=60.0))
-        .get_updates_request(_bot_request(read_timeout=POLL_TIMEOUT + 10.0))
+        .request(_bot_request(60.0, root))
+        .get_updates_request(_bot_request(POLL_TIMEOUT + 10.0, root))
         .rate_limiter(PerChatFloodControl())
         .concurrent_updates(CONCURRENT_UPDATES)
         .context_types(CONTEXT_TYPES)
@@ -116,7 +116,9 @@ async def build(settings: Settings) -> Runtime:
     if released:
         log.warning("released %d reservation(s) left by an earlier run", released)
     worker = ImageWorker()
-    gateway_http = http.client(settings.max_concurrent_requests + 16)
+    gateway_http = http.client(
+        settings.max_concurrent_requests + 16, str(settings.image_api_base_url)
+    )
     application = build_application(settings)
     gateway = GatewayClient(
         gateway_http,

@@ -49,7 +49,7 @@ async def client_for(fake: gw.FakeGateway, worker: ImageWorker) -> AsyncIterator
     def make(
         *, timeout: float = 10.0, base_url: str | None = None, key: str = "test-key"
     ) -> GatewayClient:
-        session = http.client(32)
+        session = http.client(32, fake.url)
         clients.append(session)
         return GatewayClient(
             session,

@@ -69,7 +69,7 @@ class TestQuotaThroughTheService:
         settings = make_settings(daily_quota=3)
         ledger = await Ledger.open(tmp_path / "q.sqlite3")
         worker = ImageWorker(2)
-        session = http.client(32)
+        session = http.client(32, gateway.url)
         service = ImageService(
             settings=settings,
             gateway=GatewayClient(

@@ -41,7 +41,7 @@ from bot.errors import (
     ResultDownloadFailed,
 )
 from bot.gateway.answer import ImageSource, error_message, read_answer
-from bot.imaging import ImageWorker, inspect
+from bot.imaging import ImageWorker, identify
 
 log = logging.getLogger(__name__)
 
@@ -158,9 +158,12 @@ class GatewayClient:
     ) -> GatewayResult:
         """Ask `model` for an image; raise a `GatewayError` subclass on failure."""
         deadline = time.monotonic() + self._timeout
-        body = await self._worker.run(build_body, model, self._group, prompt, images, aspect_ratio)
+        size = sum(len(image.data) for image in images)
+        body = await self._worker.run_sized(
+            size, build_body, model, self._group, prompt, images, aspect_ratio
+        )
         raw = await self._call_with_retries(body, deadline)
-        answer = await self._worker.run(read_answer, raw, MAX_IMAGE_BYTES)
+        answer = await self._worker.run_sized(len(raw), read_answer, raw, MAX_IMAGE_BYTES)
         del raw
         if not answer.sources:
             raise NoImage(answer.text)
@@ -225,7 +228,7 @@ class GatewayClient:
     async def _image(self, source: ImageSource, deadline: float) -> GeneratedImage:
         data = source if isinstance(source, bytes) else await self._fetch(source, deadline)
         try:
-            info = await self._worker.run(inspect, data)
+            info = await self._worker.run(identify, data)
         except InputImageInvalid as exc:
             raise ResultDownloadFailed(f"result is not an image: {exc}") from None
         return GeneratedImage(data, info.mime, info.width, info.height)

@@ -8,6 +8,7 @@ many coroutines reserve at once; no lock, no read-then-write race.
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from bot.domain import Status, Usage
 from bot.ledger.migrations import migrate
 
 COUNTED = (Status.OK.value, Status.RESERVED.value)
+SETTINGS_CACHE_SIZE = 10_000
 
 
 def utc_now() -> str:
@@ -92,10 +94,15 @@ class TopUser:
 
 
 class Ledger:
-    """Async access to the ledger database."""
+    """Async access to the ledger database.
+
+    One process owns the file: per-user settings are cached (every request reads them,
+    only admin commands through this object change them), so the cache is exact.
+    """
 
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
+        self._settings: OrderedDict[int, UserSettings] = OrderedDict()
 
     @classmethod
     async def open(cls, path: Path | str, *, migrate_upto: int | None = None) -> Ledger:
@@ -274,14 +281,20 @@ class Ledger:
 
     async def user_settings(self, user_id: int) -> UserSettings:
         """An admin's settings for the user (defaults if none)."""
+        cached = self._settings.get(user_id)
+        if cached is not None:
+            self._settings.move_to_end(user_id)
+            return cached
         async with self._db.execute(
             "SELECT quota_limit, quota_unlimited, banned FROM users WHERE user_id = ?",
             (user_id,),
         ) as cursor:
             row = await cursor.fetchone()
-        if row is None:
-            return UserSettings()
-        return UserSettings(row[0], bool(row[1]), bool(row[2]))
+        settings = UserSettings(row[0], bool(row[1]), bool(row[2])) if row else UserSettings()
+        self._settings[user_id] = settings
+        if len(self._settings) > SETTINGS_CACHE_SIZE:
+            self._settings.popitem(last=False)
+        return settings
 
     async def set_quota(self, user_id: int, limit: int | None) -> None:
         """Give the user their own daily limit; None means unlimited."""
@@ -294,12 +307,15 @@ class Ledger:
     async def _upsert_user(self, user_id: int, **fields: int | None) -> None:
         names = ", ".join(fields)
         updates = ", ".join(f"{name} = excluded.{name}" for name in fields)
+        self._settings.pop(user_id, None)
         await self._db.execute(
             f"INSERT INTO users (user_id, {names}, updated_at) "
             f"VALUES (?, {', '.join('?' * len(fields))}, ?) "
             f"ON CONFLICT (user_id) DO UPDATE SET {updates}, updated_at = excluded.updated_at",
             (user_id, *fields.values(), utc_now()),
         )
+        # A read queued before this write may have cached the old row meanwhile.
+        self._settings.pop(user_id, None)
 
     # -- pending images ---------------------------------------------------------
 
