@@ -6,12 +6,17 @@ taken in the benchmark process and in the floor's process compare directly):
 * an update is *handed out* when the fake's `getUpdates` handler returns the batch holding
   it (`BenchTelegram.handed_out`); the fake's own `Call.at` is the arrival of the poll,
   which for a long poll is seconds earlier, so the fake is subclassed to stamp the answer;
+* in webhook mode an update is *delivered* when the fake starts POSTing it to the bot's
+  webhook (`BenchTelegram.delivered`, stamped as the fake's `_deliver` task begins, before
+  the request is built and sent); `BenchTelegram.webhook_answered` stamps the bot's answer
+  to that POST, for context;
 * a send *arrives* when its whole request body has been read and parsed, just before the
   fake's handler works on it (`BenchTelegram.arrivals`), so the fake's own processing
   (thumbnailing, bookkeeping) is counted neither for the bot nor for the floor.
 
 The bot runs as `python -m bot` in a temporary working directory (no `.env` there), with an
-environment cleaned of every bot setting the developer's shell may carry.
+environment cleaned of every bot setting the developer's shell may carry. By default it
+long-polls; with a `Webhook` it serves webhooks on 127.0.0.1 instead (`running_bot`).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import contextlib
 import functools
 import os
 import signal
+import socket
 import sys
 import tempfile
 import time
@@ -112,6 +118,10 @@ class BenchTelegram(FakeTelegram):
         super().__init__(token=token)
         self.handed_out: dict[int, float] = {}
         self.poll_arrivals: list[float] = []
+        self.delivered: dict[int, float] = {}
+        self.webhook_answered: dict[int, float] = {}
+        #: When the fake answered a `setWebhook` call that set a URL.
+        self.webhook_sets: list[float] = []
         self.arrivals: list[Arrival] = []
         self._stamped = asyncio.Event()
 
@@ -144,6 +154,20 @@ class BenchTelegram(FakeTelegram):
             self.handed_out.setdefault(int(update["update_id"]), now)
         self._notify()
         return updates
+
+    async def _set_webhook(self, call: Call) -> bool:
+        result = await super()._set_webhook(call)
+        if call.params.get("url"):
+            self.webhook_sets.append(time.monotonic())
+            self._notify()
+        return result
+
+    async def _deliver(self, update: JsonDict) -> None:
+        update_id = int(update["update_id"])
+        self.delivered.setdefault(update_id, time.monotonic())
+        await super()._deliver(update)
+        self.webhook_answered.setdefault(update_id, time.monotonic())
+        self._notify()
 
     def _stamp(self, call: Call) -> None:
         chat = call.params.get("chat_id")
@@ -283,10 +307,53 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port on `host` that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    """Webhook mode: where the bot listens, on 127.0.0.1, and the secret it checks."""
+
+    port: int
+    path: str = "bench-webhook"
+    secret: str = "bench-webhook-secret_0123456789"
+    host: str = "127.0.0.1"
+
+    @classmethod
+    def on_free_port(cls) -> Webhook:
+        """A webhook on a port that is free now."""
+        return cls(free_port())
+
+    @property
+    def url(self) -> str:
+        """The URL the bot registers with `setWebhook` and serves."""
+        return f"http://{self.host}:{self.port}/{self.path}"
+
+    def env(self) -> dict[str, str]:
+        """The bot settings that switch it to webhook mode (SPEC section 4)."""
+        return {
+            "WEBHOOK_URL": self.url,
+            "WEBHOOK_LISTEN": self.host,
+            "WEBHOOK_PORT": str(self.port),
+            "WEBHOOK_SECRET": self.secret,
+        }
+
+
 def bot_env(
-    telegram: FakeTelegram, gateway: FakeGateway, database: Path, max_concurrent: int
+    telegram: FakeTelegram,
+    gateway: FakeGateway,
+    database: Path,
+    max_concurrent: int,
+    webhook: Webhook | None = None,
 ) -> dict[str, str]:
-    """The bot's configuration: the fakes, a fresh ledger, no quota, quiet logs."""
+    """The bot's configuration: the fakes, a fresh ledger, no quota, quiet logs.
+
+    Long polling, or webhook mode with `webhook`.
+    """
     return child_env(
         {
             "TELEGRAM_BOT_TOKEN": telegram.token,
@@ -298,6 +365,7 @@ def bot_env(
             "DAILY_QUOTA": "0",
             "LOG_LEVEL": "WARNING",
             "SHUTDOWN_GRACE": SHUTDOWN_GRACE,
+            **(webhook.env() if webhook is not None else {}),
         }
     )
 
@@ -331,18 +399,29 @@ async def terminate(process: asyncio.subprocess.Process, timeout: float = STOP_T
 
 
 class BotProcess:
-    """The real bot, `python -m bot`, running against the fakes."""
+    """The real bot, `python -m bot`, running against the fakes.
+
+    Long polling by default; in webhook mode (`webhook`) it is ready once the fake has
+    answered its `setWebhook` call and its webhook port accepts connections.
+    """
 
     def __init__(
-        self, telegram: BenchTelegram, gateway: FakeGateway, workdir: Path, max_concurrent: int
+        self,
+        telegram: BenchTelegram,
+        gateway: FakeGateway,
+        workdir: Path,
+        max_concurrent: int,
+        webhook: Webhook | None = None,
     ) -> None:
         self._telegram = telegram
         self._gateway = gateway
         self._workdir = workdir
         self._max_concurrent = max_concurrent
+        self._webhook = webhook
         self._process: asyncio.subprocess.Process | None = None
         self.log_path = workdir / "bot.log"
-        #: Seconds from spawning the process to its first `getUpdates` reaching the fake.
+        #: Seconds from spawning the process to its first `getUpdates` reaching the fake
+        #: (webhook mode: to the fake answering its `setWebhook`).
         self.startup: float = 0.0
 
     @property
@@ -352,14 +431,16 @@ class BotProcess:
         return self._process.pid
 
     async def start(self) -> None:
-        """Spawn the bot and wait for its first `getUpdates`."""
+        """Spawn the bot and wait for its first `getUpdates` (webhook mode: `setWebhook`)."""
         env = bot_env(
             self._telegram,
             self._gateway,
             self._workdir / "data" / "bot.sqlite3",
             self._max_concurrent,
+            self._webhook,
         )
         polls_before = len(self._telegram.poll_arrivals)
+        sets_before = len(self._telegram.webhook_sets)
         with self.log_path.open("ab") as log:
             spawned = time.monotonic()
             self._process = await asyncio.create_subprocess_exec(
@@ -373,19 +454,49 @@ class BotProcess:
                 stderr=log,
             )
         _LIVE.add(self._process)
-        first_poll = await self._first_poll(polls_before)
-        self.startup = first_poll - spawned
-
-    async def _first_poll(self, polls_before: int) -> float:
-        assert self._process is not None
         deadline = time.monotonic() + READY_TIMEOUT
-        while len(self._telegram.poll_arrivals) <= polls_before:
-            if self._process.returncode is not None:
-                raise BotDied(f"the bot exited with {self._process.returncode}:\n{self.log()}")
+        if self._webhook is None:
+            ready = await self._first(
+                self._telegram.poll_arrivals, polls_before, "getUpdates", deadline
+            )
+        else:
+            sets = self._telegram.webhook_sets
+            ready = await self._first(sets, sets_before, "setWebhook", deadline)
+            await self._webhook_listening(self._webhook, deadline)
+        self.startup = ready - spawned
+
+    async def _first(self, stamps: list[float], before: int, what: str, deadline: float) -> float:
+        """The first stamp past `before` in `stamps` (which the fake appends to)."""
+        assert self._process is not None
+        while len(stamps) <= before:
+            self.check_alive()
             if time.monotonic() > deadline:
-                raise BotDied(f"no getUpdates within {READY_TIMEOUT:.0f}s:\n{self.log()}")
+                raise BotDied(f"no {what} within {READY_TIMEOUT:.0f}s:\n{self.log()}")
             await asyncio.sleep(0.005)
-        return self._telegram.poll_arrivals[polls_before]
+        return stamps[before]
+
+    async def _webhook_listening(self, webhook: Webhook, deadline: float) -> None:
+        """Wait until the webhook port accepts connections.
+
+        PTB calls `setWebhook` before its tornado server listens; an update pushed in
+        between would be refused, and the fake does not retry deliveries.
+        """
+        while True:
+            self.check_alive()
+            try:
+                _, writer = await asyncio.open_connection(webhook.host, webhook.port)
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise BotDied(
+                        f"webhook port {webhook.port} not listening within "
+                        f"{READY_TIMEOUT:.0f}s:\n{self.log()}"
+                    ) from None
+                await asyncio.sleep(0.005)
+                continue
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+            return
 
     def check_alive(self) -> None:
         """Raise `BotDied` if the process has ended."""
@@ -416,11 +527,18 @@ class BotProcess:
 
 @contextlib.asynccontextmanager
 async def running_bot(
-    telegram: BenchTelegram, gateway: FakeGateway, *, max_concurrent: int = 32
+    telegram: BenchTelegram,
+    gateway: FakeGateway,
+    *,
+    max_concurrent: int = 32,
+    webhook: Webhook | None = None,
 ) -> AsyncIterator[BotProcess]:
-    """The bot running in a temporary directory; stopped and cleaned up whatever happens."""
+    """The bot running in a temporary directory; stopped and cleaned up whatever happens.
+
+    Long polling, or webhook mode with `webhook`.
+    """
     with tempfile.TemporaryDirectory(prefix="flash-bench-") as tmp:
-        bot = BotProcess(telegram, gateway, Path(tmp), max_concurrent)
+        bot = BotProcess(telegram, gateway, Path(tmp), max_concurrent, webhook)
         try:
             await bot.start()
             yield bot

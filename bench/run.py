@@ -7,7 +7,7 @@ Rows (names for `--only`), each measured next to an in-run baseline:
 * `hd`           idle/peak RSS and /help responsiveness with 1, 10 and 20 HD images
 * `startup`      spawn to first getUpdates
 * `album`        last album part to the merge request
-* `webhook`      placeholder for the webhook-mode latency row (n/a until the bot has it)
+* `webhook`      the `latency` row with the bot in webhook mode (setWebhook, tornado server)
 
 Options: `--only ROW[,ROW]`, `--quick` (smaller N, well under a minute), `--json PATH`
 (write the results there instead of bench/results/<timestamp>.json + latest.json).
@@ -42,7 +42,7 @@ ROWS: dict[str, Runner] = {
     "hd": hd.run,
     "startup": startup.run,
     "album": album.run,
-    "webhook": webhook.run,  # placeholder until the bot has webhook mode
+    "webhook": webhook.run,
 }
 
 

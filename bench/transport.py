@@ -7,7 +7,7 @@
 hundreds of concurrent requests. This script checks that claim on this machine: a PTB
 `Bot` fires `--calls` concurrent `send_photo` calls at a `FakeTelegram`, once with
 `HTTPXRequest(...)` as is (httpx's pool) and once with
-`httpx_kwargs={"transport": bot.http.transport(256)}`; everything else is the bot's own
+`httpx_kwargs={"transport": bot.http.transport(256, url)}`; everything else is the bot's own
 request settings (`bot.app`: 256 connections and its timeouts). Rounds alternate the two
 variants and the medians are printed, for a tiny photo (connection handling dominates) and
 for a ~1 MB photo (a standard result; bytes dominate).
@@ -43,11 +43,11 @@ VARIANTS = ("plain httpx", "aiohttp transport")
 FIRST_CHAT = 10_000
 
 
-def make_request(variant: str) -> HTTPXRequest:
-    """The bot's Bot API request settings, with or without the aiohttp transport."""
+def make_request(variant: str, url: str) -> HTTPXRequest:
+    """The bot's Bot API request settings for `url`, with or without the aiohttp transport."""
     kwargs: dict[str, Any] | None = None
     if variant == "aiohttp transport":
-        kwargs = {"transport": http.transport(TELEGRAM_CONNECTIONS)}
+        kwargs = {"transport": http.transport(TELEGRAM_CONNECTIONS, url)}
     return HTTPXRequest(
         connection_pool_size=TELEGRAM_CONNECTIONS,
         read_timeout=60.0,
@@ -65,7 +65,7 @@ async def burst(url: str, variant: str, image: bytes, calls: int) -> float:
         TOKEN,
         base_url=f"{url}/bot",
         base_file_url=f"{url}/file/bot",
-        request=make_request(variant),
+        request=make_request(variant, url),
     )
     async with bot:
         await bot.send_photo(1, image)  # a warm connection, the fake's probe of this image

@@ -15,18 +15,22 @@ The note splits the medians at the gateway request's arrival (the fake gateway r
 and gives each process's CPU time per request, which the shared fakes cannot blur.
 
 Targets: p50 bot/floor <= 1.5 and bot p50 <= 25 ms. The p95 is reported for context.
+
+`measure` and `figures` also serve the webhook row (`bench.scenarios.webhook`), which runs
+the same measurement with the bot in webhook mode.
 """
 
 from __future__ import annotations
 
 import asyncio
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bench.floor import PROMPT as FLOOR_PROMPT
 from bench.floor import run_floor
 from bench.harness import (
     BenchTelegram,
+    Webhook,
     fakes,
     floor_command,
     percentile,
@@ -74,15 +78,29 @@ def _resolve(pending: list[_Pending], gateway: FakeGateway) -> list[Sample]:
     return [Sample(p.start, arrived[p.prompt], p.photo) for p in pending]
 
 
-async def bot_block(telegram: BenchTelegram, count: int, first: int) -> list[_Pending]:
-    """`count` sequential requests to the bot."""
+async def bot_block(
+    telegram: BenchTelegram, count: int, first: int, webhook: bool = False
+) -> list[_Pending]:
+    """`count` sequential requests to the bot.
+
+    Each starts when the fake hands its update out (`getUpdates`), or in webhook mode when
+    the fake starts delivering it to the webhook.
+    """
+    starts = telegram.delivered if webhook else telegram.handed_out
     done = []
     for i in range(first, first + count):
         prompt = f"{PROMPT} #{i}"
         update = telegram.text_update(USER_ID, prompt)
         telegram.push_update(update)
-        arrival = await telegram.wait_reply("sendPhoto", USER_ID, update["message"]["message_id"])
-        done.append(_Pending(prompt, telegram.handed_out[update["update_id"]], arrival.at))
+        message_id = update["message"]["message_id"]
+        try:
+            arrival = await telegram.wait_reply("sendPhoto", USER_ID, message_id)
+        except TimeoutError as exc:
+            if not webhook:
+                raise
+            statuses = telegram.webhook_deliveries[-5:]
+            raise TimeoutError(f"{exc}; last webhook delivery statuses: {statuses}") from None
+        done.append(_Pending(prompt, starts[update["update_id"]], arrival.at))
         await asyncio.sleep(GAP)
     return done
 
@@ -111,6 +129,8 @@ class Measured:
     floor: list[Sample]
     bot_cpu_s: float
     floor_cpu_s: float
+    #: Webhook mode: ms from each delivery's start to the bot's answer to the POST.
+    webhook_answered_ms: list[float] = field(default_factory=list)
 
     def cpu_note(self) -> str:
         """CPU time per request of each process (the shared fakes are not in it)."""
@@ -119,11 +139,19 @@ class Measured:
         return f"CPU per request: bot process {bot:.1f} ms, floor process {floor:.1f} ms"
 
 
-async def measure(count: int, blocks: int) -> Measured:
-    """Bot and floor samples, `count` requests each, in `blocks` alternating blocks."""
-    async with fakes() as (telegram, gateway), running_bot(telegram, gateway) as process:
+async def measure(count: int, blocks: int, webhook: Webhook | None = None) -> Measured:
+    """Bot and floor samples, `count` requests each, in `blocks` alternating blocks.
+
+    The bot long-polls, or serves webhooks with `webhook`.
+    """
+    hooked = webhook is not None
+    async with (
+        fakes() as (telegram, gateway),
+        running_bot(telegram, gateway, webhook=webhook) as process,
+    ):
         gateway.default = gw.markdown(standard_image())
-        await bot_block(telegram, WARMUP, -WARMUP)
+        await bot_block(telegram, WARMUP, -WARMUP, hooked)
+        warmup = set(telegram.delivered)
         await floor_block(telegram, gateway, WARMUP, count)
         bot: list[_Pending] = []
         floor: list[_Pending] = []
@@ -134,9 +162,17 @@ async def measure(count: int, blocks: int) -> Measured:
             floor += floor_samples
             floor_cpu += cpu
             cpu_before = process.cpu_seconds()
-            bot += await bot_block(telegram, size, block * size)
+            bot += await bot_block(telegram, size, block * size, hooked)
             bot_cpu += process.cpu_seconds() - cpu_before
-        return Measured(_resolve(bot, gateway), _resolve(floor, gateway), bot_cpu, floor_cpu)
+        measured = Measured(_resolve(bot, gateway), _resolve(floor, gateway), bot_cpu, floor_cpu)
+        if hooked:
+            await telegram.drain_webhook()
+            measured.webhook_answered_ms = [
+                (telegram.webhook_answered[update_id] - started) * 1000
+                for update_id, started in telegram.delivered.items()
+                if update_id not in warmup and update_id in telegram.webhook_answered
+            ]
+        return measured
 
 
 def _stages(samples: list[Sample]) -> tuple[float, float]:
@@ -146,20 +182,28 @@ def _stages(samples: list[Sample]) -> tuple[float, float]:
     return to_gateway, to_photo
 
 
-def _stage_note(bot: list[Sample], floor: list[Sample]) -> str:
+def _stage_note(bot: list[Sample], floor: list[Sample], start: str) -> str:
     bot_a, bot_b = _stages(bot)
     floor_a, floor_b = _stages(floor)
     return (
-        f"median stages: update handed out -> gateway request {bot_a:.1f} ms (floor: start -> "
+        f"median stages: {start} -> gateway request {bot_a:.1f} ms (floor: start -> "
         f"gateway request {floor_a:.1f} ms); gateway request -> photo arrived {bot_b:.1f} ms "
         f"(floor {floor_b:.1f} ms)"
     )
 
 
-async def run(quick: bool) -> list[Figure]:
-    """The added-latency rows."""
-    count, blocks = (40, 2) if quick else (200, 4)
-    measured = await measure(count, blocks)
+def counts(quick: bool) -> tuple[int, int]:
+    """Requests per side, and the alternating blocks they are run in."""
+    return (40, 2) if quick else (200, 4)
+
+
+def figures(
+    row: str, title: str, measured: Measured, start: str, extra_note: str = ""
+) -> list[Figure]:
+    """The p50 (against the floor and absolute) and p95 figures of a measurement.
+
+    `title` names the figures ("added latency"), `start` the bot's start point in the note.
+    """
     bot, floor = measured.bot, measured.floor
     ms = [s.total_ms for s in bot]
     floor_ms = [s.total_ms for s in floor]
@@ -172,31 +216,40 @@ async def run(quick: bool) -> list[Figure]:
         "bot_ms": [round(x, 2) for x in ms],
         "floor_ms": [round(x, 2) for x in floor_ms],
     }
+    if measured.webhook_answered_ms:
+        details["webhook_answered_ms"] = [round(x, 2) for x in measured.webhook_answered_ms]
+    note = f"{_stage_note(bot, floor, start)}; {measured.cpu_note()}"
     return [
         Figure(
-            ROW,
-            f"added latency p50 ({len(ms)} sequential, 1 MB image)",
+            row,
+            f"{title} p50 ({len(ms)} sequential, 1 MB image)",
             bot50,
             "ms",
             floor=floor50,
             target=f"<= {RATIO_TARGET}x floor",
             ok=bot50 <= RATIO_TARGET * floor50,
-            note=f"{_stage_note(bot, floor)}; {measured.cpu_note()}",
+            note=f"{note}; {extra_note}" if extra_note else note,
             details=details,
         ),
         Figure(
-            ROW,
-            "added latency p50, absolute",
+            row,
+            f"{title} p50, absolute",
             bot50,
             "ms",
             target=f"<= {P50_TARGET_MS:.0f} ms",
             ok=bot50 <= P50_TARGET_MS,
         ),
         Figure(
-            ROW,
-            "added latency p95",
+            row,
+            f"{title} p95",
             percentile(ms, 95),
             "ms",
             floor=percentile(floor_ms, 95),
         ),
     ]
+
+
+async def run(quick: bool) -> list[Figure]:
+    """The added-latency rows (long polling)."""
+    measured = await measure(*counts(quick))
+    return figures(ROW, "added latency", measured, "update handed out")
