@@ -100,9 +100,11 @@ class Ledger:
     only admin commands through this object change them), so the cache is exact.
     """
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: aiosqlite.Connection, pending: set[tuple[int, int]]) -> None:
         self._db = db
         self._settings: OrderedDict[int, UserSettings] = OrderedDict()
+        #: (user, chat) pairs with pending images, so most texts skip a query.
+        self._pending = pending
 
     @classmethod
     async def open(cls, path: Path | str, *, migrate_upto: int | None = None) -> Ledger:
@@ -116,10 +118,16 @@ class Ledger:
             await db.execute("PRAGMA busy_timeout=5000")
             await db.execute("PRAGMA foreign_keys=ON")
             await migrate(db, migrate_upto)
+            pending: set[tuple[int, int]] = set()
+            if migrate_upto is None:
+                async with db.execute(
+                    "SELECT DISTINCT user_id, chat_id FROM pending_images"
+                ) as cursor:
+                    pending = {(int(r[0]), int(r[1])) async for r in cursor}
         except BaseException:
             await db.close()
             raise
-        return cls(db)
+        return cls(db, pending)
 
     async def close(self) -> None:
         """Close the connection."""
@@ -340,10 +348,14 @@ class Ledger:
             "SELECT COUNT(*) FROM pending_images WHERE user_id = ? AND chat_id = ?",
             (user_id, chat_id),
         )
+        self._pending.add((user_id, chat_id))
         return int(row[0])
 
     async def take_pending(self, user_id: int, chat_id: int, now: float) -> list[str]:
         """Remove and return the user's unexpired pending images in a chat, in order."""
+        if (user_id, chat_id) not in self._pending:
+            return []
+        self._pending.discard((user_id, chat_id))
         async with self._db.execute(
             "DELETE FROM pending_images WHERE user_id = ? AND chat_id = ? "
             "RETURNING id, file_id, expires_at",
@@ -354,14 +366,10 @@ class Ledger:
 
     async def drop_pending(self, user_id: int, chat_id: int) -> int:
         """Forget the user's pending images in a chat; how many there were."""
+        self._pending.discard((user_id, chat_id))
         cursor = await self._db.execute(
             "DELETE FROM pending_images WHERE user_id = ? AND chat_id = ?", (user_id, chat_id)
         )
-        return cursor.rowcount
-
-    async def purge_expired_pending(self, now: float) -> int:
-        """Delete every expired pending image."""
-        cursor = await self._db.execute("DELETE FROM pending_images WHERE expires_at < ?", (now,))
         return cursor.rowcount
 
     # -- helpers ----------------------------------------------------------------
