@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import ParamSpec, TypeVar
 
 import pillow_heif
-from PIL import Image, ImageOps
+from PIL import ExifTags, Image, ImageOps
 
 from bot.errors import InputImageInvalid
 
@@ -139,12 +139,17 @@ def fits_photo(size: int, width: int, height: int) -> bool:
 
 
 def preview(data: bytes, max_side: int = PREVIEW_MAX_SIDE) -> bytes:
-    """A JPEG no larger than `max_side` on its long side, for a photo message."""
+    """A JPEG no larger than `max_side` on its long side, for a photo message.
+
+    Shrinks in place and rotates (EXIF) only the small result, so the full-size pixels
+    exist once per call.
+    """
     with Image.open(io.BytesIO(data)) as img:
-        img.draft("RGB", (max_side, max_side))
-        small = ImageOps.exif_transpose(img)
-        small.thumbnail((max_side, max_side), Image.Resampling.LANCZOS, reducing_gap=2.0)
-        if small.mode in ("RGBA", "LA", "P"):
+        img.draft("RGB", (max_side, max_side))  # JPEG: decode at a reduced scale
+        rotated = img.getexif().get(ExifTags.Base.Orientation, 1) != 1
+        img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS, reducing_gap=2.0)
+        small = ImageOps.exif_transpose(img) if rotated else img
+        if small.mode in ("RGBA", "LA", "P", "PA"):
             small = small.convert("RGBA")
             background = Image.new("RGB", small.size, "white")
             background.paste(small, mask=small.getchannel("A"))
