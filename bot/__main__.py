@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import logging
 import sys
 from datetime import date
 from typing import TextIO
@@ -49,11 +50,20 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(settings: Settings) -> int:
     """Run the bot until SIGINT or SIGTERM."""
+    from telegram.error import InvalidToken
+
     from bot.app import serve
 
     setup_logging(settings.log_level, settings.secrets)
-    asyncio.run(serve(settings))
-    return 0
+    try:
+        return asyncio.run(serve(settings))
+    except InvalidToken:
+        print("configuration error: TELEGRAM_BOT_TOKEN was rejected by Telegram", file=sys.stderr)
+        return 2
+    except Exception:
+        # Through logging, so the traceback is scrubbed of the token and the key.
+        logging.getLogger("bot").critical("the bot stopped on an unexpected error", exc_info=True)
+        return 1
 
 
 async def print_stats(settings: LedgerSettings) -> int:

@@ -7,7 +7,7 @@ import contextlib
 import logging
 import secrets
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import httpx
@@ -39,6 +39,7 @@ from bot.tg.delivery import Delivery
 from bot.tg.error_handler import report_error
 from bot.tg.flood import PerChatFloodControl
 from bot.tg.inputs import DOWNLOAD_LIMIT, TelegramImages
+from bot.tg.updates import UpdateSafeBot
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +63,11 @@ class Runtime:
     worker: ImageWorker
 
 
-def _bot_request(read_timeout: float, root: str) -> HTTPXRequest:
+def _bot_request(root: str) -> HTTPXRequest:
+    """Requests for sending: many at once, over aiohttp's pool (see `bot.http`)."""
     return HTTPXRequest(
         connection_pool_size=TELEGRAM_CONNECTIONS,
-        read_timeout=read_timeout,
+        read_timeout=60.0,
         write_timeout=30.0,
         connect_timeout=10.0,
         pool_timeout=30.0,
@@ -74,18 +76,34 @@ def _bot_request(read_timeout: float, root: str) -> HTTPXRequest:
     )
 
 
-def build_application(settings: Settings) -> Application:  # type: ignore[type-arg]
+def _polling_request() -> HTTPXRequest:
+    """The one long-poll connection: plain httpx, whose errors PTB's Updater reads right.
+
+    Over the aiohttp transport a dropped connection surfaces as a connect timeout, which
+    the Updater retries at once, in a hot loop; plain httpx reports it as a network error,
+    which it retries with a growing pause.
+    """
+    return HTTPXRequest(connection_pool_size=1, read_timeout=10.0, connect_timeout=10.0)
+
+
+def build_application(
+    settings: Settings, on_invalid_token: Callable[[], None] = lambda: None
+) -> Application:  # type: ignore[type-arg]
     """The PTB application, pointed at `TELEGRAM_API_URL`, without handlers."""
     root = settings.telegram_root
+    bot = UpdateSafeBot(
+        settings.telegram_bot_token.get_secret_value(),
+        base_url=f"{root}/bot",
+        base_file_url=f"{root}/file/bot",
+        local_mode=settings.telegram_local_mode,
+        request=_bot_request(root),
+        get_updates_request=_polling_request(),
+        rate_limiter=PerChatFloodControl(),
+        on_invalid_token=on_invalid_token,
+    )
     return (
         Application.builder()
-        .token(settings.telegram_bot_token.get_secret_value())
-        .base_url(f"{root}/bot")
-        .base_file_url(f"{root}/file/bot")
-        .local_mode(settings.telegram_local_mode)
-        .request(_bot_request(60.0, root))
-        .get_updates_request(_bot_request(POLL_TIMEOUT + 10.0, root))
-        .rate_limiter(PerChatFloodControl())
+        .bot(bot)
         .concurrent_updates(CONCURRENT_UPDATES)
         .context_types(CONTEXT_TYPES)
         .build()
@@ -109,7 +127,7 @@ def add_handlers(application: Application) -> None:  # type: ignore[type-arg]
     application.add_error_handler(report_error)
 
 
-async def build(settings: Settings) -> Runtime:
+async def build(settings: Settings, on_invalid_token: Callable[[], None] = lambda: None) -> Runtime:
     """Open the ledger and wire every piece."""
     ledger = await Ledger.open(settings.database_path)
     released = await ledger.release_interrupted()
@@ -119,7 +137,7 @@ async def build(settings: Settings) -> Runtime:
     gateway_http = http.client(
         settings.max_concurrent_requests + 16, str(settings.image_api_base_url)
     )
-    application = build_application(settings)
+    application = build_application(settings, on_invalid_token)
     gateway = GatewayClient(
         gateway_http,
         worker,
@@ -162,9 +180,14 @@ async def build(settings: Settings) -> Runtime:
 
 
 @contextlib.asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[Runtime]:
-    """The bot receiving updates for the duration of the block; a graceful stop after."""
-    runtime = await build(settings)
+async def running(
+    settings: Settings, on_invalid_token: Callable[[], None] = lambda: None
+) -> AsyncIterator[Runtime]:
+    """The bot receiving updates for the duration of the block; a graceful stop after.
+
+    `on_invalid_token` is called if Telegram rejects the token while the bot runs.
+    """
+    runtime = await build(settings, on_invalid_token)
     application = runtime.application
     try:
         async with application:
@@ -215,13 +238,21 @@ async def receive_updates(application: Application, settings: Settings) -> None:
     )
 
 
-async def serve(settings: Settings) -> None:
-    """Run until SIGINT or SIGTERM."""
+async def serve(settings: Settings) -> int:
+    """Run until SIGINT or SIGTERM (exit status 0), or until the token is revoked (2)."""
     stop = asyncio.Event()
+    revoked = False
+
+    def token_revoked() -> None:
+        nonlocal revoked
+        revoked = True
+        stop.set()
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with running(settings):
+    async with running(settings, token_revoked):
         await stop.wait()
         log.info("stopping: letting requests in flight finish")
     log.info("stopped")
+    return 2 if revoked else 0

@@ -1,0 +1,60 @@
+"""Fetching updates safely: a bad update is skipped, a revoked token stops the bot.
+
+PTB's Updater re-fetches a batch it cannot parse for ever (the offset never moves past
+it), and when the token is revoked its polling task ends while the process lives on,
+deaf. `UpdateSafeBot` fixes both at the one place updates come in.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from telegram import Update
+from telegram.error import InvalidToken, TelegramError
+from telegram.ext import ExtBot
+
+log = logging.getLogger(__name__)
+
+
+class UpdateSafeBot(ExtBot[None]):
+    """An `ExtBot` whose `get_updates` never loops on a bad update and reports a dead token."""
+
+    def __init__(self, *args: Any, on_invalid_token: Callable[[], None], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._on_invalid_token = on_invalid_token
+
+    async def get_updates(
+        self,
+        offset: int | None = None,
+        limit: int | None = None,
+        timeout: Any = None,  # noqa: ASYNC109 - PTB's signature
+        allowed_updates: Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> tuple[Update, ...]:
+        """The pending updates; one that cannot be read is replaced by an empty update."""
+        try:
+            return await super().get_updates(offset, limit, timeout, allowed_updates, **kwargs)
+        except InvalidToken:
+            log.critical("Telegram rejected the bot token; stopping")
+            self._on_invalid_token()
+            raise
+        except TelegramError:
+            raise
+        except Exception:  # noqa: BLE001 - PTB could not parse one of the updates
+            return await self._updates_one_by_one(offset, limit, allowed_updates)
+
+    async def _updates_one_by_one(
+        self, offset: int | None, limit: int | None, allowed_updates: Sequence[str] | None
+    ) -> tuple[Update, ...]:
+        data = {"offset": offset, "limit": limit, "timeout": 0, "allowed_updates": allowed_updates}
+        raw: list[dict[str, Any]] = await self._post("getUpdates", data)
+        updates = []
+        for item in raw:
+            try:
+                updates.append(Update.de_json(item, self))
+            except Exception:  # noqa: BLE001 - skip it, so the offset moves past it
+                log.error("skipped update %s, which could not be read", item.get("update_id"))
+                updates.append(Update(int(item["update_id"])))
+        return tuple(updates)
