@@ -26,7 +26,7 @@ from bot.access import AccessPolicy
 from bot.config import Settings
 from bot.gateway.client import GatewayClient
 from bot.imaging import ImageWorker
-from bot.ledger.store import Ledger
+from bot.ledger.store import Interrupted, Ledger
 from bot.lifecycle import JobTracker
 from bot.quota import QuotaPolicy
 from bot.service import MAX_IN_FLIGHT_PER_USER, ImageService
@@ -39,6 +39,7 @@ from bot.tg.delivery import Delivery
 from bot.tg.error_handler import report_error
 from bot.tg.flood import PerChatFloodControl
 from bot.tg.inputs import DOWNLOAD_LIMIT, TelegramImages
+from bot.tg.jobs import tell_interrupted
 from bot.tg.updates import UpdateSafeBot
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,10 @@ class Runtime:
     ledger: Ledger
     tracker: JobTracker
     gateway_http: httpx.AsyncClient
+    telegram_requests: tuple[HTTPXRequest, HTTPXRequest]
     worker: ImageWorker
+    #: Requests an earlier run left unfinished, whose users are told at start-up.
+    interrupted: list[Interrupted]
 
 
 def _bot_request(root: str) -> HTTPXRequest:
@@ -76,6 +80,11 @@ def _bot_request(root: str) -> HTTPXRequest:
     )
 
 
+def telegram_requests(settings: Settings) -> tuple[HTTPXRequest, HTTPXRequest]:
+    """The HTTP clients for sending and for polling, which `running` closes."""
+    return _bot_request(settings.telegram_root), _polling_request()
+
+
 def _polling_request() -> HTTPXRequest:
     """The one long-poll connection: plain httpx, whose errors PTB's Updater reads right.
 
@@ -87,17 +96,22 @@ def _polling_request() -> HTTPXRequest:
 
 
 def build_application(
-    settings: Settings, on_invalid_token: Callable[[], None] = lambda: None
+    settings: Settings,
+    requests: tuple[HTTPXRequest, HTTPXRequest],
+    on_invalid_token: Callable[[], None] = lambda: None,
 ) -> Application:  # type: ignore[type-arg]
-    """The PTB application, pointed at `TELEGRAM_API_URL`, without handlers."""
+    """The PTB application, pointed at `TELEGRAM_API_URL`, without handlers.
+
+    `requests` are for sending and for polling (see `telegram_requests`).
+    """
     root = settings.telegram_root
     bot = UpdateSafeBot(
         settings.telegram_bot_token.get_secret_value(),
         base_url=f"{root}/bot",
         base_file_url=f"{root}/file/bot",
         local_mode=settings.telegram_local_mode,
-        request=_bot_request(root),
-        get_updates_request=_polling_request(),
+        request=requests[0],
+        get_updates_request=requests[1],
         rate_limiter=PerChatFloodControl(),
         on_invalid_token=on_invalid_token,
     )
@@ -123,21 +137,22 @@ def add_handlers(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(CommandHandler("ban", admin.ban, filters=new_messages))
     application.add_handler(CommandHandler("unban", admin.unban, filters=new_messages))
     application.add_handler(CallbackQueryHandler(handlers.press_button))
-    application.add_handler(MessageHandler(new_messages, handlers.take))
+    application.add_handler(MessageHandler(new_messages & ~filters.StatusUpdate.ALL, handlers.take))
     application.add_error_handler(report_error)
 
 
 async def build(settings: Settings, on_invalid_token: Callable[[], None] = lambda: None) -> Runtime:
     """Open the ledger and wire every piece."""
     ledger = await Ledger.open(settings.database_path)
-    released = await ledger.release_interrupted()
-    if released:
-        log.warning("released %d reservation(s) left by an earlier run", released)
+    interrupted = await ledger.release_interrupted()
+    if interrupted:
+        log.warning("released %d reservation(s) left by an earlier run", len(interrupted))
     worker = ImageWorker()
     gateway_http = http.client(
         settings.max_concurrent_requests + 16, str(settings.image_api_base_url)
     )
-    application = build_application(settings, on_invalid_token)
+    requests = telegram_requests(settings)
+    application = build_application(settings, requests, on_invalid_token)
     gateway = GatewayClient(
         gateway_http,
         worker,
@@ -176,7 +191,9 @@ async def build(settings: Settings, on_invalid_token: Callable[[], None] = lambd
         ),
     )
     add_handlers(application)
-    return Runtime(settings, application, ledger, tracker, gateway_http, worker)
+    return Runtime(
+        settings, application, ledger, tracker, gateway_http, requests, worker, interrupted
+    )
 
 
 @contextlib.asynccontextmanager
@@ -194,6 +211,8 @@ async def running(
             await register_commands(application.bot, settings.admin_user_ids)
             await application.start()
             await receive_updates(application, settings)
+            if runtime.interrupted:
+                application.create_task(tell_interrupted(application.bot, runtime.interrupted))
             try:
                 yield runtime
             finally:
@@ -206,6 +225,8 @@ async def running(
     finally:
         await runtime.ledger.close()
         await runtime.gateway_http.aclose()
+        for request in runtime.telegram_requests:  # PTB skips this if start-up failed
+            await request.shutdown()
         runtime.worker.close()
 
 

@@ -57,6 +57,8 @@ class ImageJob:
     images: tuple[str, ...] = ()
     hd: bool = False
     aspect_ratio: str | None = None
+    #: The message that asked, which the result (or the bad news) answers.
+    reply_to: int | None = None
 
     @property
     def kind(self) -> JobKind:

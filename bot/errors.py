@@ -15,9 +15,13 @@ is logged with its traceback and the user gets a generic apology.
     │       ├── UnsupportedAspectRatio
     │       ├── UnsupportedMedia    sticker, video, voice, non-image file
     │       ├── InputImageTooLarge  over Telegram's 20 MB download limit
+    │       ├── InputImageTooManyPixels  too many pixels to decode safely
     │       ├── InputImageInvalid   corrupt or not an image
     │       ├── InputsGone          a button's original inputs are no longer available
     │       └── EmptyPrompt
+    ├── TelegramFailed              Telegram would not give or take a file; nothing is charged
+    │   ├── InputDownloadFailed     an input image could not be fetched
+    │   └── DeliveryFailed          the result could not be sent
     └── GatewayError                the image gateway failed; nothing is charged
         ├── GatewayStatusError      an HTTP error answer (status, message)
         │   ├── GatewayBadRequest   400, 404, 413, 422 ...: not retried
@@ -87,6 +91,15 @@ class InputImageTooLarge(BadInput):
     """An input image is over the Bot API's download limit."""
 
 
+class InputImageTooManyPixels(BadInput):
+    """An input image too large to decode safely (Pillow's decompression-bomb limit)."""
+
+    def __init__(self, width: int, height: int) -> None:
+        super().__init__(f"{width}x{height}")
+        self.width = width
+        self.height = height
+
+
 class InputImageInvalid(BadInput):
     """An input image is corrupt or not an image at all."""
 
@@ -101,6 +114,18 @@ class EmptyPrompt(BadInput):
     def __init__(self, editing: bool = False) -> None:
         super().__init__("empty prompt")
         self.editing = editing
+
+
+class TelegramFailed(BotError):
+    """Telegram would not give or take a file, even after retries; nothing is charged."""
+
+
+class InputDownloadFailed(TelegramFailed):
+    """An input image could not be fetched from Telegram."""
+
+
+class DeliveryFailed(TelegramFailed):
+    """The result was made but could not be sent to the chat."""
 
 
 class GatewayError(BotError):

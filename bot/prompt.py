@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from bot.errors import UnsupportedAspectRatio
 
@@ -29,6 +30,11 @@ def split_aspect_ratio(text: str) -> tuple[str, str | None]:
         ratio = _normalise(f"{leading.group(1)}:{leading.group(2)}")
         return _collapse(text[leading.end() :]), ratio
     return text.strip(), None
+
+
+def is_blank(text: str) -> bool:
+    """Whether `text` has nothing visible: only spaces and format characters (zero-width…)."""
+    return all(c.isspace() or unicodedata.category(c) == "Cf" for c in text)
 
 
 def _normalise(raw: str) -> str:

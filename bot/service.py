@@ -7,6 +7,7 @@
       ├─ gateway slot    FIFO, tells the queue position
       ├─ load inputs     through the ImageLoader port    → BadInput       (units released)
       ├─ gateway call                                     → GatewayError   (units released)
+      ├─ (the caller delivers the images)                 → failure        (units released)
       └─ settle          ok (charged) / failed / no_image (released)
 
 The service knows nothing of Telegram: images come through the `ImageLoader` port, which
@@ -18,7 +19,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Protocol
 
 from bot.access import AccessPolicy
@@ -41,6 +44,14 @@ class ImageLoader(Protocol):
     async def load(self, refs: Sequence[str]) -> list[InputImage]:
         """The images for `refs`; raise a `BadInput` subclass when one is unusable."""
         ...
+
+
+@dataclass
+class Outcome:
+    """A made image on its way to the user: the adapter notes what it delivered."""
+
+    result: JobResult
+    bytes_delivered: int = 0
 
 
 class ImageService:
@@ -67,8 +78,15 @@ class ImageService:
         self._slots = slots
         self._in_flight = in_flight
 
-    async def run(self, job: ImageJob, *, on_queued: OnQueued | None = None) -> JobResult:
-        """Run `job` for its requester; raise a `BotError` subclass when it cannot."""
+    @asynccontextmanager
+    async def run(
+        self, job: ImageJob, *, on_queued: OnQueued | None = None
+    ) -> AsyncIterator[Outcome]:
+        """Run `job`; the block delivers the result, and the ledger settles when it ends.
+
+        Raises a `BotError` subclass when no image can be made. The request is charged
+        only if the block completes: a delivery that fails costs the user nothing.
+        """
         who = job.requester
         record = NewRequest(
             user_id=who.user_id,
@@ -82,11 +100,24 @@ class ImageService:
             quota_day=self._quota.day(),
             aspect_ratio=job.aspect_ratio,
             inputs=job.images,
+            reply_to=job.reply_to,
+            language=who.language,
         )
         await self._admit(record)
         async with self._in_flight.claim(who.user_id):
             request_id = await self._reserve(record, job)
-            return await self._execute(request_id, job, on_queued)
+            started = time.monotonic()
+            result = await self._generate(request_id, job, started, on_queued)
+            outcome = Outcome(JobResult(request_id, result.images, result.text))
+            try:
+                yield outcome
+            except BaseException as exc:
+                error = f"not delivered: {_describe(exc)}"
+                await self._settle(request_id, job, started, Status.FAILED, error, result=result)
+                raise
+            await self._settle(
+                request_id, job, started, Status.OK, result=result, sent=outcome.bytes_delivered
+            )
 
     async def admit(self, requester: Requester) -> None:
         """Raise `AccessDenied`, recording it, if the requester may not use the bot."""
@@ -127,14 +158,14 @@ class ImageService:
             raise QuotaExceeded(limit or 0, self._quota.seconds_until_reset())
         return request_id
 
-    async def _execute(
-        self, request_id: int, job: ImageJob, on_queued: OnQueued | None
-    ) -> JobResult:
-        started = time.monotonic()
+    async def _generate(
+        self, request_id: int, job: ImageJob, started: float, on_queued: OnQueued | None
+    ) -> GatewayResult:
+        """The gateway's images; a failure settles the request (units released) and raises."""
         try:
             async with self._slots.slot(on_queued):  # inputs are held in memory only in a slot
                 images = await self._loader.load(job.images)
-                result = await self._gateway.generate(
+                return await self._gateway.generate(
                     model=self._model(job),
                     prompt=job.prompt,
                     images=images,
@@ -146,8 +177,6 @@ class ImageService:
         except BaseException as exc:  # failures, bugs and cancellation alike release the units
             await self._settle(request_id, job, started, Status.FAILED, _describe(exc))
             raise
-        await self._settle(request_id, job, started, Status.OK, result=result)
-        return JobResult(request_id, result.images, result.text)
 
     async def _settle(
         self,
@@ -158,7 +187,9 @@ class ImageService:
         error: str | None = None,
         *,
         result: GatewayResult | None = None,
+        sent: int = 0,
     ) -> None:
+        """Record the outcome; the gateway's cost counts whenever it made an image."""
         latency = time.monotonic() - started
         settle = self._ledger.settle(
             request_id,
@@ -166,15 +197,12 @@ class ImageService:
             error=error[:1000] if error else None,
             usage=result.usage if result else None,
             cost=self._price(job) if result else 0.0,
-            images=len(result.images) if result else 0,
+            images=len(result.images) if status is Status.OK and result else 0,
             latency_ms=round(latency * 1000),
+            bytes_delivered=sent,
         )
         await asyncio.shield(settle)  # a cancelled job still releases its units
         self._log(request_id, job, status, latency, error)
-
-    async def record_delivery(self, request_id: int, nbytes: int) -> None:
-        """Count bytes delivered to the user for a finished request."""
-        await self._ledger.add_delivered(request_id, nbytes)
 
     def _model(self, job: ImageJob) -> str:
         return self._settings.image_model_hd if job.hd else self._settings.image_model

@@ -66,6 +66,20 @@ EN: dict[str, str] = {
         "The original images of this result are no longer available. Please send them again."
     ),
     "internal": "Something went wrong on my side. Please try again.",
+    "too_many_pixels": (
+        "That image is too large to process ({width}×{height} pixels). Please send one "
+        "under 50 megapixels."
+    ),
+    "input_download_failed": (
+        "I couldn't download your image from Telegram just now. Please try again."
+    ),
+    "delivery_failed": (
+        "The image was made, but Telegram would not take it from me. Please try again."
+    ),
+    "interrupted": (
+        "Sorry, the bot restarted before your image was ready. Nothing was charged; please "
+        "send your request again."
+    ),
     "pending_saved": (
         "Got {count} image(s). Now tell me what to do with them (within 10 minutes), or /cancel."
     ),
@@ -159,6 +173,12 @@ ZH: dict[str, str] = {
     "input_invalid": "无法读取这张图片：文件可能已损坏或不是图片。请换一个文件。",
     "inputs_gone": "这个结果的原始图片已不可用，请重新发送。",
     "internal": "我这边出了点问题，请重试。",
+    "too_many_pixels": (
+        "这张图片太大，无法处理（{width}×{height} 像素）。请发送小于 5000 万像素的图片。"
+    ),
+    "input_download_failed": "暂时无法从 Telegram 下载你的图片，请重试。",
+    "delivery_failed": "图片已生成，但 Telegram 没有接收它。请重试。",
+    "interrupted": "抱歉，机器人在你的图片完成前重启了。本次未扣除额度，请重新发送请求。",
     "pending_saved": "已收到 {count} 张图片。请在 10 分钟内告诉我要怎么处理，或发送 /cancel。",
     "pending_cancelled": "已丢弃 {count} 张等待说明的图片。",
     "nothing_to_cancel": "没有需要取消的内容。",

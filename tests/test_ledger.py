@@ -94,7 +94,8 @@ class TestRecovery:
         rid = await first.reserve(request(), 1, 3)
         await first.close()  # the process "dies" with the row reserved
         second = await Ledger.open(path)
-        assert await second.release_interrupted() == 1
+        [interrupted] = await second.release_interrupted()
+        assert (interrupted.chat_id, interrupted.reply_to) == (1, None)
         stored = await second.request(rid or 0)
         assert stored is not None and stored.status == "failed"
         assert await second.used_units(1, "2026-11-24") == 0

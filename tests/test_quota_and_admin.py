@@ -88,9 +88,12 @@ class TestQuotaThroughTheService:
             in_flight=InFlight(100),
         )
         job = ImageJob(Requester(1, 1), "a corgi")
-        outcomes = await asyncio.gather(
-            *(service.run(job) for _ in range(20)), return_exceptions=True
-        )
+
+        async def request() -> JobResult:
+            async with service.run(job) as outcome:
+                return outcome.result
+
+        outcomes = await asyncio.gather(*(request() for _ in range(20)), return_exceptions=True)
         await session.aclose()
         worker.close()
         assert sum(isinstance(o, JobResult) for o in outcomes) == 3

@@ -36,12 +36,13 @@ from bot.errors import (
     GatewayTimeout,
     GatewayUnreachable,
     InputImageInvalid,
+    InputImageTooManyPixels,
     MalformedAnswer,
     NoImage,
     ResultDownloadFailed,
 )
 from bot.gateway.answer import ImageSource, error_message, read_answer
-from bot.imaging import ImageWorker, identify
+from bot.imaging import ImageWorker, inspect
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +148,7 @@ class GatewayClient:
         }
         self._group = group
         self._timeout = timeout
+        self._key = api_key
 
     async def generate(
         self,
@@ -166,7 +168,7 @@ class GatewayClient:
         answer = await self._worker.run_sized(len(raw), read_answer, raw, MAX_IMAGE_BYTES)
         del raw
         if not answer.sources:
-            raise NoImage(answer.text)
+            raise NoImage(self._scrub(answer.text))
         results = [await self._image(source, deadline) for source in answer.sources]
         return GatewayResult(tuple(results), answer.text, answer.usage)
 
@@ -222,21 +224,28 @@ class GatewayClient:
         except httpx.TransportError as exc:
             raise GatewayUnreachable(f"{type(exc).__name__}: {exc}") from None
         if response.status_code != 200:
-            raise _status_error(response.status_code, raw, response.headers)
+            error = _status_error(response.status_code, raw, response.headers)
+            error.message = self._scrub(error.message)
+            error.args = (f"HTTP {error.status}: {error.message}",)
+            raise error
         return raw
+
+    def _scrub(self, text: str) -> str:
+        """`text` without the API key, should the gateway echo it back."""
+        return text.replace(self._key, "[redacted]") if self._key else text
 
     async def _image(self, source: ImageSource, deadline: float) -> GeneratedImage:
         data = source if isinstance(source, bytes) else await self._fetch(source, deadline)
         try:
-            info = await self._worker.run(identify, data)
-        except InputImageInvalid as exc:
+            info = await self._worker.run(inspect, data)
+        except (InputImageInvalid, InputImageTooManyPixels) as exc:
             raise ResultDownloadFailed(f"result is not an image: {exc}") from None
         return GeneratedImage(data, info.mime, info.width, info.height)
 
     async def _fetch(self, url: str, deadline: float) -> bytes:
         """Download an http(s) image, following at most a few http(s) redirects."""
         for _ in range(MAX_REDIRECTS + 1):
-            if urlsplit(url).scheme not in ("http", "https"):
+            if _scheme(url) not in ("http", "https"):
                 raise ResultDownloadFailed("image link is not http(s)")
             remaining = min(DOWNLOAD_TIMEOUT, deadline - time.monotonic())
             if remaining <= 0:
@@ -261,9 +270,18 @@ class GatewayClient:
                 raise ResultDownloadFailed("image download timed out") from None
             except httpx.TimeoutException:
                 raise ResultDownloadFailed("image download timed out") from None
-            except httpx.TransportError as exc:
+            except httpx.InvalidURL:  # raised for a redirect's Location httpx cannot parse
+                raise ResultDownloadFailed("image link is not a valid http(s) URL") from None
+            except httpx.HTTPError as exc:
                 raise ResultDownloadFailed(f"image download failed: {type(exc).__name__}") from None
         raise ResultDownloadFailed("too many redirects")
+
+
+def _scheme(url: str) -> str:
+    try:
+        return urlsplit(url).scheme.lower()
+    except ValueError:
+        return ""
 
 
 async def _read_capped(response: httpx.Response, limit: int) -> bytes:

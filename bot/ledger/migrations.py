@@ -68,6 +68,12 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX pending_images_owner ON pending_images (user_id, chat_id);
     """,
+    # 4: whom to tell when a crash cut a request off
+    """
+    ALTER TABLE requests ADD COLUMN reply_to INTEGER;
+    ALTER TABLE requests ADD COLUMN language TEXT;
+    CREATE INDEX requests_status ON requests (status);
+    """,
 )
 
 

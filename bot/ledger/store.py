@@ -44,6 +44,17 @@ class NewRequest:
     quota_day: str
     aspect_ratio: str | None = None
     inputs: tuple[str, ...] = ()
+    reply_to: int | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Interrupted:
+    """A request a crash cut off: where to say so."""
+
+    chat_id: int
+    reply_to: int | None
+    language: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,13 +193,14 @@ class Ledger:
         cost: float = 0.0,
         images: int = 0,
         latency_ms: int | None = None,
+        bytes_delivered: int = 0,
     ) -> bool:
         """Finish a reserved row; anything but OK frees its units. False if not reserved."""
         usage = usage or Usage()
         cursor = await self._db.execute(
             "UPDATE requests SET status = ?, error = ?, units = CASE WHEN ? THEN units ELSE 0 END,"
             " prompt_tokens = ?, completion_tokens = ?, total_tokens = ?, cost = ?, images = ?,"
-            " latency_ms = ?, finished_at = ? WHERE id = ? AND status = ?",
+            " latency_ms = ?, bytes_delivered = ?, finished_at = ? WHERE id = ? AND status = ?",
             (
                 status.value,
                 error,
@@ -199,6 +211,7 @@ class Ledger:
                 cost,
                 images,
                 latency_ms,
+                bytes_delivered,
                 utc_now(),
                 request_id,
                 Status.RESERVED.value,
@@ -206,21 +219,17 @@ class Ledger:
         )
         return cursor.rowcount == 1
 
-    async def add_delivered(self, request_id: int, nbytes: int) -> None:
-        """Count bytes sent to the user for a request."""
-        await self._db.execute(
-            "UPDATE requests SET bytes_delivered = bytes_delivered + ? WHERE id = ?",
-            (nbytes, request_id),
-        )
-
-    async def release_interrupted(self, reason: str = "interrupted by a restart") -> int:
-        """Mark rows still reserved (left by a crash) as failed; how many there were."""
-        cursor = await self._db.execute(
+    async def release_interrupted(
+        self, reason: str = "interrupted by a restart"
+    ) -> list[Interrupted]:
+        """Fail the rows still reserved (left by a crash), freeing their units; whom to tell."""
+        async with self._db.execute(
             "UPDATE requests SET status = ?, error = ?, units = 0, finished_at = ? "
-            "WHERE status = ?",
+            "WHERE status = ? RETURNING chat_id, reply_to, language",
             (Status.FAILED.value, reason, utc_now(), Status.RESERVED.value),
-        )
-        return cursor.rowcount
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [Interrupted(int(r[0]), r[1], r[2] or "en") for r in rows]
 
     async def used_units(self, user_id: int, day: str) -> int:
         """Units counted against the user on `day` (successes and reservations)."""
@@ -388,6 +397,8 @@ class Ledger:
             "prompt": request.prompt,
             "aspect_ratio": request.aspect_ratio,
             "inputs": json.dumps(list(request.inputs)) if request.inputs else None,
+            "reply_to": request.reply_to,
+            "language": request.language,
             "status": status.value,
             "units": units,
             "quota_day": request.quota_day,

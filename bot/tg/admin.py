@@ -8,6 +8,7 @@ from bot import reports, texts
 from bot.errors import NotAdmin
 from bot.tg.context import BotContext
 from bot.tg.intake import requester_of
+from bot.tg.replies import answer
 
 
 def _admin_message(update: Update, context: BotContext) -> tuple[Message, str]:
@@ -19,15 +20,24 @@ def _admin_message(update: Update, context: BotContext) -> tuple[Message, str]:
     return message, requester_of(message).language
 
 
+#: Telegram ids fit in 52 bits; limits beyond a million a day mean "unlimited".
+MAX_USER_ID = 2**52
+MAX_LIMIT = 1_000_000
+
+
 def _user_id(args: list[str]) -> int | None:
-    return int(args[0]) if args and args[0].lstrip("-").isdigit() else None
+    """The first argument as a Telegram user id, or None."""
+    if not args or not args[0].isdigit() or len(args[0]) > 16:
+        return None
+    user_id = int(args[0])
+    return user_id if 0 < user_id < MAX_USER_ID else None
 
 
 async def show_stats(update: Update, context: BotContext) -> None:
     """Totals today and all time, and the top users (/stats)."""
     message, lang = _admin_message(update, context)
     deps = context.deps
-    await message.reply_text(await reports.usage_report(deps.ledger, deps.quota, lang))
+    await answer(message, await reports.usage_report(deps.ledger, deps.quota, lang))
 
 
 async def set_quota(update: Update, context: BotContext) -> None:
@@ -36,15 +46,16 @@ async def set_quota(update: Update, context: BotContext) -> None:
     args = context.args or []
     user_id = _user_id(args)
     raw = args[1].lower() if len(args) == 2 else ""
-    if user_id is None or not (raw.isdigit() or raw in ("unlimited", "∞")):
-        await message.reply_text(texts.tr(lang, "usage_setquota"))
+    in_range = raw.isdigit() and len(raw) <= 7 and int(raw) <= MAX_LIMIT
+    if user_id is None or not (in_range or raw in ("unlimited", "∞")):
+        await answer(message, texts.tr(lang, "usage_setquota"))
         return
     limit = int(raw) if raw.isdigit() else None
     await context.deps.ledger.set_quota(user_id, limit)
     if limit is None:
-        await message.reply_text(texts.tr(lang, "quota_set_unlimited", user=user_id))
+        await answer(message, texts.tr(lang, "quota_set_unlimited", user=user_id))
     else:
-        await message.reply_text(texts.tr(lang, "quota_set", user=user_id, limit=limit))
+        await answer(message, texts.tr(lang, "quota_set", user=user_id, limit=limit))
 
 
 async def ban(update: Update, context: BotContext) -> None:
@@ -62,7 +73,7 @@ async def _set_banned(update: Update, context: BotContext, *, banned: bool) -> N
     args = context.args or []
     user_id = _user_id(args)
     if user_id is None or len(args) != 1:
-        await message.reply_text(texts.tr(lang, "usage_ban" if banned else "usage_unban"))
+        await answer(message, texts.tr(lang, "usage_ban" if banned else "usage_unban"))
         return
     await context.deps.ledger.set_banned(user_id, banned)
-    await message.reply_text(texts.tr(lang, "banned" if banned else "unbanned", user=user_id))
+    await answer(message, texts.tr(lang, "banned" if banned else "unbanned", user=user_id))

@@ -11,23 +11,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TypeVar
+from collections.abc import AsyncIterator
 
 from telegram import Bot, InlineKeyboardMarkup, InputFile, Message, ReplyParameters
 from telegram.constants import ChatAction
-from telegram.error import BadRequest, NetworkError, TelegramError
+from telegram.error import Forbidden, NetworkError, TelegramError
 
 from bot import texts
 from bot.domain import GeneratedImage, JobResult
+from bot.errors import DeliveryFailed
 from bot.imaging import ImageWorker, fits_photo, preview
+from bot.tg.replies import refused, retrying
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
-
 CHAT_ACTION_EVERY = 4.0
-SEND_ATTEMPTS = 3
 
 
 @contextlib.asynccontextmanager
@@ -68,15 +66,24 @@ class Delivery:
         lang: str,
         buttons: InlineKeyboardMarkup | None,
     ) -> int:
-        """Send every image of `result`; the number of bytes uploaded."""
+        """Send every image of `result`; the number of bytes uploaded.
+
+        Raises `DeliveryFailed` when Telegram cannot take them (after retries), and lets
+        `Forbidden` through when the user blocked the bot.
+        """
         sent = 0
         reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
-        for index, image in enumerate(result.images):
-            last = index == len(result.images) - 1
-            name = f"image-{result.request_id}-{index + 1}.{image.extension}"
-            sent += await self._send_image(
-                bot, chat_id, reply, image, hd, lang, name, buttons if last else None
-            )
+        try:
+            for index, image in enumerate(result.images):
+                last = index == len(result.images) - 1
+                name = f"image-{result.request_id}-{index + 1}.{image.extension}"
+                sent += await self._send_image(
+                    bot, chat_id, reply, image, hd, lang, name, buttons if last else None
+                )
+        except Forbidden:
+            raise
+        except TelegramError as exc:
+            raise DeliveryFailed(str(exc)) from exc
         return sent
 
     async def _send_image(
@@ -92,28 +99,20 @@ class Delivery:
     ) -> int:
         if not hd and fits_photo(len(image.data), image.width, image.height):
             try:
-                await _retry(
+                await retrying(
                     lambda: bot.send_photo(
                         chat_id, image.data, reply_parameters=reply, reply_markup=buttons
                     )
                 )
                 return len(image.data)
             except NetworkError as exc:
-                if not _refused(exc):
+                if not refused(exc):
                     raise
                 log.info("photo refused (%s); sending preview and file instead", exc.message)
-        small = await self._worker.run(preview, image.data)
-        sent = len(image.data)
-        try:
-            await _retry(lambda: bot.send_photo(chat_id, small, reply_parameters=reply))
-            sent += len(small)
-        except NetworkError as exc:
-            if not _refused(exc):
-                raise
-            log.info("preview refused (%s); sending the file alone", exc.message)
+        sent = len(image.data) + await self._send_preview(bot, chat_id, reply, image)
         caption = texts.tr(lang, "original_file", size=texts.size(len(image.data)))
         document = InputFile(image.data, filename=name, attach=True)
-        await _retry(
+        await retrying(
             lambda: bot.send_document(
                 chat_id,
                 document,
@@ -125,23 +124,22 @@ class Delivery:
         )
         return sent
 
-
-def _refused(exc: NetworkError) -> bool:
-    """Telegram refused the upload itself (bad photo, too large): sending again won't help."""
-    return isinstance(exc, BadRequest) or "too large" in exc.message.lower()
-
-
-async def _retry(send: Callable[[], Awaitable[T]]) -> T:
-    """Run `send`, retrying network failures (not refusals) with a short backoff."""
-    for attempt in range(1, SEND_ATTEMPTS + 1):
+    async def _send_preview(
+        self, bot: Bot, chat_id: int, reply: ReplyParameters | None, image: GeneratedImage
+    ) -> int:
+        """A downscaled photo ahead of the original file; its size, or 0 if none was sent."""
         try:
-            return await send()
+            small = await self._worker.run(preview, image.data)
+            await retrying(lambda: bot.send_photo(chat_id, small, reply_parameters=reply))
+        except (OSError, ValueError) as exc:
+            log.warning("no preview for a %s result: %s", image.mime, exc)
+            return 0
         except NetworkError as exc:
-            if _refused(exc) or attempt == SEND_ATTEMPTS:
+            if not refused(exc):
                 raise
-            log.warning("send failed (%s); retrying", exc)
-            await asyncio.sleep(attempt)
-    raise AssertionError("unreachable")
+            log.info("preview refused (%s); sending the file alone", exc.message)
+            return 0
+        return len(small)
 
 
 async def delete_quietly(message: Message) -> None:

@@ -17,6 +17,7 @@ from bot import texts
 from bot.errors import (
     AccessDenied,
     BotError,
+    DeliveryFailed,
     EmptyPrompt,
     GatewayAuthError,
     GatewayBadRequest,
@@ -25,20 +26,24 @@ from bot.errors import (
     GatewayServerError,
     GatewayTimeout,
     GatewayUnreachable,
+    InputDownloadFailed,
     InputImageInvalid,
     InputImageTooLarge,
+    InputImageTooManyPixels,
     InputsGone,
     MalformedAnswer,
     NoImage,
     NotAdmin,
     QuotaExceeded,
     ResultDownloadFailed,
+    TelegramFailed,
     TooManyInFlight,
     UnsupportedAspectRatio,
     UnsupportedMedia,
 )
 from bot.prompt import ASPECT_RATIOS
 from bot.tg.context import BotContext
+from bot.tg.replies import say, shorten
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +62,12 @@ _PLAIN: dict[type[BotError], str] = {
     GatewayServerError: "gateway_server",
     MalformedAnswer: "gateway_malformed",
     ResultDownloadFailed: "result_download_failed",
+    InputDownloadFailed: "input_download_failed",
+    DeliveryFailed: "delivery_failed",
 }
+#: How much of the model's or the gateway's own words is relayed.
+RELAYED_TEXT = 1500
+RELAYED_ERROR = 300
 
 
 def explain(error: BotError, lang: str) -> str:
@@ -73,19 +83,22 @@ def explain(error: BotError, lang: str) -> str:
         )
     if isinstance(error, EmptyPrompt):
         return texts.tr(lang, "empty_edit" if error.editing else "empty_prompt")
+    if isinstance(error, InputImageTooManyPixels):
+        return texts.tr(lang, "too_many_pixels", width=error.width, height=error.height)
     if isinstance(error, NoImage):
-        body = (
-            texts.tr(lang, "no_image", text=error.text)
-            if error.text
-            else texts.tr(lang, "no_image_silent")
-        )
+        if error.text:
+            body = texts.tr(lang, "no_image", text=shorten(error.text, RELAYED_TEXT))
+        else:
+            body = texts.tr(lang, "no_image_silent")
         return f"{body}\n\n{texts.tr(lang, 'nothing_charged')}"
     if isinstance(error, GatewayBadRequest):
-        body = texts.tr(lang, "gateway_refused", message=error.message)
-        return f"{body}\n{texts.tr(lang, 'nothing_charged')}"
+        message = shorten(error.message, RELAYED_ERROR)
+        return f"{texts.tr(lang, 'gateway_refused', message=message)}\n" + texts.tr(
+            lang, "nothing_charged"
+        )
     key = next((k for cls, k in _PLAIN.items() if isinstance(error, cls)), "internal")
     sentence = texts.tr(lang, key)
-    if isinstance(error, GatewayError):
+    if isinstance(error, GatewayError | TelegramFailed):
         sentence += " " + texts.tr(lang, "nothing_charged")
     return sentence
 
@@ -109,12 +122,9 @@ async def report_error(update: object, context: BotContext) -> None:
             await update.callback_query.answer()
     user = update.effective_user
     lang = texts.language(user.language_code if user else None)
-    if isinstance(error, AccessDenied) and update.effective_chat.type != "private":
+    chat = update.effective_chat
+    if isinstance(error, AccessDenied) and chat.type != "private":
         return
     text = explain(error, lang) if isinstance(error, BotError) else texts.tr(lang, "internal")
-    with contextlib.suppress(TelegramError):
-        message = update.effective_message
-        if message is not None:
-            await message.reply_text(text)
-        else:
-            await context.bot.send_message(update.effective_chat.id, text)
+    message = update.effective_message
+    await say(context.bot, chat.id, text, message.message_id if message else None)

@@ -11,6 +11,7 @@ from bot.tg.addressing import is_private, read_instruction
 from bot.tg.context import BotContext
 from bot.tg.intake import requester_of, take_album_part, take_message
 from bot.tg.jobs import AGAIN, HD, run_job
+from bot.tg.replies import answer
 
 
 async def _admitted(update: Update, context: BotContext) -> tuple[Message, Requester]:
@@ -29,7 +30,7 @@ async def show_help(update: Update, context: BotContext) -> None:
     text = texts.tr(lang, "help")
     if not is_private(message):
         text += texts.tr(lang, "help_group", bot=context.bot.username)
-    await message.reply_text(text)
+    await answer(message, text)
 
 
 async def cancel(update: Update, context: BotContext) -> None:
@@ -37,7 +38,7 @@ async def cancel(update: Update, context: BotContext) -> None:
     message, requester = await _admitted(update, context)
     dropped = await context.deps.ledger.drop_pending(requester.user_id, requester.chat_id)
     key = "pending_cancelled" if dropped else "nothing_to_cancel"
-    await message.reply_text(texts.tr(requester.language, key, count=dropped))
+    await answer(message, texts.tr(requester.language, key, count=dropped))
 
 
 async def show_quota(update: Update, context: BotContext) -> None:
@@ -47,7 +48,7 @@ async def show_quota(update: Update, context: BotContext) -> None:
     report = await reports.quota_report(
         deps.ledger, deps.quota, requester.user_id, requester.language
     )
-    await message.reply_text(report)
+    await answer(message, report)
 
 
 async def take(update: Update, context: BotContext) -> None:
@@ -63,7 +64,7 @@ async def take(update: Update, context: BotContext) -> None:
         return
     if not instruction.wants_image:
         if is_private(message):
-            await message.reply_text(texts.tr(requester_of(message).language, "unknown_command"))
+            await answer(message, texts.tr(requester_of(message).language, "unknown_command"))
         return
     await take_message(context, message, instruction)
 
@@ -74,15 +75,15 @@ async def press_button(update: Update, context: BotContext) -> None:
     if query is None or query.data is None or query.message is None:
         return
     action, _, raw_id = query.data.partition(":")
-    if action not in (AGAIN, HD) or not raw_id.isdigit():
+    if action not in (AGAIN, HD) or not raw_id.isdigit() or len(raw_id) > 18:
         await query.answer()
         return
     user = query.from_user
     lang = texts.language(user.language_code)
-    stored = await context.deps.ledger.request(int(raw_id))
-    if stored is None:
-        raise InputsGone(raw_id)
     chat = query.message.chat
+    stored = await context.deps.ledger.request(int(raw_id))
+    if stored is None or stored.chat_id != chat.id:  # a result's buttons work in its own chat
+        raise InputsGone(raw_id)
     requester = Requester(user.id, chat.id, chat.type, user.username, lang)
     await context.deps.service.admit(requester)
     await query.answer(texts.tr(lang, "button_working"))
@@ -92,6 +93,6 @@ async def press_button(update: Update, context: BotContext) -> None:
         stored.inputs,
         hd=action == HD or stored.hd,
         aspect_ratio=stored.aspect_ratio,
+        reply_to=query.message.message_id if isinstance(query.message, Message) else None,
     )
-    reply_to = query.message.message_id if isinstance(query.message, Message) else None
-    await run_job(context, job, reply_to)
+    await run_job(context, job)

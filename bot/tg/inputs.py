@@ -12,8 +12,9 @@ from telegram import Bot, Document, Message
 from telegram.error import BadRequest, TelegramError
 
 from bot.domain import InputImage
-from bot.errors import InputImageTooLarge, InputsGone, UnsupportedMedia
+from bot.errors import InputDownloadFailed, InputImageTooLarge, InputsGone, UnsupportedMedia
 from bot.imaging import ImageWorker, for_gateway, inspect
+from bot.tg.replies import retrying
 
 log = logging.getLogger(__name__)
 
@@ -115,18 +116,17 @@ class TelegramImages:
 
     async def _fetch(self, ref: str) -> InputImage:
         try:
-            file = await self._bot.get_file(ref)
+            file = await retrying(lambda: self._bot.get_file(ref))
+            if self._limit and file.file_size and file.file_size > self._limit:
+                raise InputImageTooLarge(ref)
+            data = bytes(await retrying(file.download_as_bytearray))
         except BadRequest as exc:
             if "too big" in exc.message.lower():
                 raise InputImageTooLarge(ref) from None
             raise InputsGone(ref) from None
-        if self._limit and file.file_size and file.file_size > self._limit:
-            raise InputImageTooLarge(ref)
-        try:
-            data = bytes(await file.download_as_bytearray())
         except TelegramError as exc:
             log.warning("download of an input image failed: %s", exc)
-            raise InputsGone(ref) from None
+            raise InputDownloadFailed(ref) from None
         info = await self._worker.run(inspect, data)
         payload, mime = await self._worker.run(for_gateway, data, info)
         return InputImage(payload, mime)

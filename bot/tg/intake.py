@@ -20,12 +20,13 @@ from telegram import Message, Update
 from bot import texts
 from bot.domain import ImageJob, Requester
 from bot.errors import BadInput, BotError, EmptyPrompt, UnsupportedMedia
-from bot.prompt import split_aspect_ratio
+from bot.prompt import is_blank, split_aspect_ratio
 from bot.tg.addressing import Instruction
 from bot.tg.albums import Album
 from bot.tg.context import BotContext
 from bot.tg.inputs import image_ref, own_image
 from bot.tg.jobs import run_job
+from bot.tg.replies import answer
 
 PENDING_TTL = 600.0
 
@@ -60,7 +61,7 @@ async def take_message(context: BotContext, message: Message, instruction: Instr
         refs = [ref]
     elif message.reply_to_message is not None and image_ref(message.reply_to_message):
         refs = [str(image_ref(message.reply_to_message))]
-    elif prompt:
+    elif not is_blank(prompt):
         taken = await deps.ledger.take_pending(requester.user_id, requester.chat_id, time.time())
         if taken:
             try:
@@ -110,7 +111,7 @@ async def take_album(context: BotContext, album: Album) -> None:
     skipped = len(album.parts) - len(refs)
     if skipped:
         note = texts.tr(requester.language, "album_skipped", count=skipped)
-        await leader.reply_text(note)
+        await answer(leader, note)
     if not refs:
         raise UnsupportedMedia(leader.message_id)
     if not instruction.prompt and instruction.command is None:
@@ -127,7 +128,7 @@ async def keep_pending(
     count = await context.deps.ledger.put_pending(
         requester.user_id, requester.chat_id, refs, now=time.time(), ttl=PENDING_TTL
     )
-    await message.reply_text(texts.tr(requester.language, "pending_saved", count=count))
+    await answer(message, texts.tr(requester.language, "pending_saved", count=count))
 
 
 async def submit(
@@ -140,11 +141,18 @@ async def submit(
     refs: Sequence[str],
 ) -> None:
     """Run the job for `prompt` on `refs`, answering `message`."""
-    if not prompt:
+    if is_blank(prompt):
         raise EmptyPrompt(editing=bool(refs))
     limit = context.deps.settings.max_input_images
     if len(refs) > limit:
         note = texts.tr(requester.language, "too_many_images", count=len(refs), max=limit)
-        await message.reply_text(note)
-    job = ImageJob(requester, prompt, tuple(refs[:limit]), hd=hd, aspect_ratio=ratio)
-    await run_job(context, job, message.message_id)
+        await answer(message, note)
+    job = ImageJob(
+        requester,
+        prompt,
+        tuple(refs[:limit]),
+        hd=hd,
+        aspect_ratio=ratio,
+        reply_to=message.message_id,
+    )
+    await run_job(context, job)

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+from collections.abc import Iterable
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
-from telegram.error import TelegramError
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot import texts
 from bot.domain import ImageJob
+from bot.ledger.store import Interrupted
 from bot.tg.context import BotContext
 from bot.tg.delivery import chat_action, delete_quietly
+from bot.tg.replies import say
 
 AGAIN = "again"
 HD = "hd"
+#: How long a stopping bot spends telling a user their request was cut off.
+FAREWELL_TIMEOUT = 3.0
 
 
 def result_buttons(request_id: int, lang: str) -> InlineKeyboardMarkup:
@@ -25,33 +30,52 @@ def result_buttons(request_id: int, lang: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[again, hd]])
 
 
-async def run_job(context: BotContext, job: ImageJob, reply_to: int | None) -> None:
-    """Run `job` and deliver its images in the requester's chat, replying to `reply_to`."""
+async def run_job(context: BotContext, job: ImageJob) -> None:
+    """Run `job` and deliver its images in the requester's chat, replying to the asker."""
     deps = context.deps
+    reply_to = job.reply_to
     chat_id = job.requester.chat_id
     lang = job.requester.language
     notes: list[Message] = []
 
     async def tell_position(position: int) -> None:
-        reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
-        with contextlib.suppress(TelegramError):
-            text = texts.tr(lang, "queued", position=position)
-            notes.append(await context.bot.send_message(chat_id, text, reply_parameters=reply))
+        note = await say(
+            context.bot, chat_id, texts.tr(lang, "queued", position=position), reply_to
+        )
+        if note is not None:
+            notes.append(note)
+
+    async def clear_notes() -> None:
+        while notes:
+            await delete_quietly(notes.pop())
 
     with deps.tracker.track():
-        async with chat_action(context.bot, chat_id):
-            try:
-                result = await deps.service.run(job, on_queued=tell_position)
-            finally:
-                for note in notes:
-                    await delete_quietly(note)
-            sent = await deps.delivery.send(
-                context.bot,
-                chat_id=chat_id,
-                reply_to=reply_to,
-                result=result,
-                hd=job.hd,
-                lang=lang,
-                buttons=result_buttons(result.request_id, lang),
-            )
-    await deps.service.record_delivery(result.request_id, sent)
+        try:
+            async with (
+                chat_action(context.bot, chat_id),
+                deps.service.run(job, on_queued=tell_position) as outcome,
+            ):
+                await clear_notes()
+                outcome.bytes_delivered = await deps.delivery.send(
+                    context.bot,
+                    chat_id=chat_id,
+                    reply_to=reply_to,
+                    result=outcome.result,
+                    hd=job.hd,
+                    lang=lang,
+                    buttons=result_buttons(outcome.result.request_id, lang),
+                )
+        except asyncio.CancelledError:
+            # The bot is stopping and this request ran out of time: say so, briefly.
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(FAREWELL_TIMEOUT):
+                    await say(context.bot, chat_id, texts.tr(lang, "interrupted"), reply_to)
+            raise
+        finally:
+            await clear_notes()
+
+
+async def tell_interrupted(bot: Bot, interrupted: Iterable[Interrupted]) -> None:
+    """Tell each user whose request an earlier run left unfinished (a crash) to send it again."""
+    for request in interrupted:
+        await say(bot, request.chat_id, texts.tr(request.language, "interrupted"), request.reply_to)

@@ -240,26 +240,9 @@ CORPUS: dict[str, Item] = {
     ),
 }
 
-DEFECTS = {
-    "pinned message in private": "DEFECT: a service message (pin) in private is taken as an "
-    "empty prompt and answered 'Tell me what to draw' (handlers.py take; app.py "
-    "add_handlers: filters.UpdateType.MESSAGE includes service messages)",
-    "prompt of invisible characters only": "DEFECT: a prompt of zero-width characters is not "
-    "empty to str.strip(): the gateway is called (and charged) for it "
-    "(prompt.py split_aspect_ratio: str.strip)",
-    "image with 20,000 px sides": "DEFECT: a valid but decompression-bomb-sized image is "
-    "called 'damaged or not an image' (imaging.py inspect maps DecompressionBombError "
-    "to InputImageInvalid)",
-}
-
 
 def corpus_params() -> list[Any]:
-    return [
-        pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=DEFECTS[name]))
-        if name in DEFECTS
-        else name
-        for name in CORPUS
-    ]
+    return list(CORPUS)
 
 
 @pytest.fixture

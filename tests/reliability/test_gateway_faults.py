@@ -219,17 +219,7 @@ class TestBrokenResults:
     @pytest.mark.parametrize(
         "data",
         [
-            pytest.param(
-                truncated(jpeg(400, 300, seed=6)),
-                id="truncated JPEG",
-                marks=pytest.mark.xfail(
-                    strict=True,
-                    reason="DEFECT: results are only checked with Image.verify() (ce382f8), "
-                    "which passes a truncated JPEG; Telegram refuses it, preview() raises "
-                    "OSError: 'unhandled error', generic apology, unit charged "
-                    "(imaging.py identify, delivery.py _send_image preview)",
-                ),
-            ),
+            pytest.param(truncated(jpeg(400, 300, seed=6)), id="truncated JPEG"),
             pytest.param(truncated(png(400, 300, seed=7)), id="truncated PNG"),
             pytest.param(corrupt_image(), id="corrupt"),
             pytest.param(b"<html><body>502 Bad Gateway</body></html>", id="HTML page"),
@@ -270,12 +260,6 @@ class TestNoImage:
         assert len(gateway.requests) == 1  # a valid answer is never retried
         await next_request_works(bot, telegram, gateway, 1)
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="DEFECT: upstream text (a no-image answer, a 4xx message) is relayed "
-        "untruncated; over 4096 chars Telegram refuses it and the error handler swallows "
-        "that: silence (error_handler.py explain, report_error suppress)",
-    )
     @pytest.mark.parametrize(
         ("reply", "opening"),
         [

@@ -7,8 +7,6 @@ import asyncio
 from collections import Counter
 from typing import Any
 
-import pytest
-
 from tests.fakes import gateway as gw
 from tests.fakes.gateway import FakeGateway
 from tests.fakes.images import png
@@ -108,12 +106,6 @@ class TestBurst:
 class TestRefusalsNameTheirMessage:
     """A user who sent several prompts can tell which one a refusal is about."""
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="DEFECT: in private chats refusals are sent with reply_text() without "
-        "do_quote, so 'Still working…'/'over quota' quote no message "
-        "(error_handler.py report_error)",
-    )
     async def test_busy_and_over_quota_sentences_reply_to_the_refused_message(
         self, launch: Launch, telegram: ObservedTelegram, gateway: FakeGateway
     ) -> None:

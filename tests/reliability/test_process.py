@@ -74,11 +74,6 @@ class TestCrash:
         assert restarted.rows("status = 'reserved'") == []
         assert problems_in(restarted.log) == []
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="DEFECT: reservations left by a crash are released silently; the users whose "
-        "requests died never hear back (app.py build: release_interrupted only logs)",
-    )
     async def test_users_hear_about_requests_lost_in_a_crash(
         self, launch: Launch, telegram: ObservedTelegram, gateway: FakeGateway
     ) -> None:
@@ -140,11 +135,6 @@ class TestGracefulStop:
         assert (row["status"], row["units"], row["error"]) == ("failed", 0, "interrupted")
         assert "1 request(s) did not finish in time" in bot.log
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="DEFECT: a request cancelled at the end of the grace period ends in silence; "
-        "CancelledError bypasses the error handler (lifecycle.py drain, jobs.py run_job)",
-    )
     async def test_user_hears_that_the_request_was_cut_off(
         self, launch: Launch, telegram: ObservedTelegram, gateway: FakeGateway
     ) -> None:

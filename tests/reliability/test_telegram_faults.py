@@ -255,12 +255,6 @@ class TestNetworkErrors:
         assert "photo" in answer
         assert [c.status for c in telegram.calls_of("sendPhoto")] == [502, 200]
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="DEFECT: the request is settled ok (charged) before delivery; an upload "
-        "that never succeeds still costs a unit and logs 'unhandled error' (service.py "
-        "_execute settles OK, then jobs.py run_job delivers)",
-    )
     async def test_upload_that_never_succeeds(
         self, bot, telegram: ObservedTelegram, gateway: FakeGateway
     ) -> None:
@@ -277,12 +271,6 @@ class TestNetworkErrors:
         assert row["units"] == 0 and row["status"] != "ok", row
         assert problems_in(bot.log) == []
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="DEFECT: text answers are not retried on network errors: /help becomes "
-        "'Something went wrong' and a lost error sentence is swallowed (handlers.py "
-        "reply_text, error_handler.py report_error suppress)",
-    )
     async def test_connection_dropped_on_a_text_answer(
         self, bot, telegram: ObservedTelegram
     ) -> None:
@@ -298,12 +286,6 @@ class TestNetworkErrors:
 class TestInputDownloads:
     """A Bot API blip while fetching the user's photo does not lose the edit."""
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="DEFECT: getFile/download errors other than BadRequest are neither retried nor "
-        "translated: 'unhandled error' and a generic apology (inputs.py _fetch catches only "
-        "BadRequest around get_file)",
-    )
     @pytest.mark.parametrize("fault", ["502", "dropped"])
     async def test_transient_get_file_failure(
         self, bot, telegram: ObservedTelegram, gateway: FakeGateway, fault: str
