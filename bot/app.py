@@ -38,7 +38,7 @@ from bot.tg.context import CONTEXT_TYPES, Deps, install
 from bot.tg.delivery import Delivery
 from bot.tg.error_handler import report_error
 from bot.tg.flood import PerChatFloodControl
-from bot.tg.inputs import DOWNLOAD_LIMIT, TelegramImages
+from bot.tg.inputs import DOWNLOAD_LIMIT, LOCAL_MODE_LIMIT, TelegramImages
 from bot.tg.jobs import tell_interrupted
 from bot.tg.updates import UpdateSafeBot
 
@@ -163,7 +163,7 @@ async def build(settings: Settings, on_invalid_token: Callable[[], None] = lambd
     )
     quota = QuotaPolicy.from_settings(settings)
     access = AccessPolicy(settings, ledger)
-    limit = None if settings.telegram_local_mode else DOWNLOAD_LIMIT
+    limit = LOCAL_MODE_LIMIT if settings.telegram_local_mode else DOWNLOAD_LIMIT
     images = TelegramImages(application.bot, worker, limit=limit)
     tracker = JobTracker()
     service = ImageService(
@@ -208,26 +208,33 @@ async def running(
     application = runtime.application
     try:
         async with application:
-            await register_commands(application.bot, settings.admin_user_ids)
-            await application.start()
-            await receive_updates(application, settings)
-            if runtime.interrupted:
-                application.create_task(tell_interrupted(application.bot, runtime.interrupted))
             try:
+                await register_commands(application.bot, settings.admin_user_ids)
+                await application.start()
+                await receive_updates(application, settings)
+                if runtime.interrupted:
+                    application.create_task(tell_interrupted(application.bot, runtime.interrupted))
                 yield runtime
             finally:
-                if application.updater is not None:
-                    await application.updater.stop()
-                cancelled = await runtime.tracker.drain(settings.shutdown_grace)
-                if cancelled:
-                    log.warning("%d request(s) did not finish in time", cancelled)
-                await application.stop()
+                await _stop(runtime)
     finally:
         await runtime.ledger.close()
         await runtime.gateway_http.aclose()
         for request in runtime.telegram_requests:  # PTB skips this if start-up failed
             await request.shutdown()
         runtime.worker.close()
+
+
+async def _stop(runtime: Runtime) -> None:
+    """Stop taking updates, let running jobs finish within the grace period, stop PTB."""
+    application = runtime.application
+    if application.updater is not None and application.updater.running:
+        await application.updater.stop()
+    cancelled = await runtime.tracker.drain(runtime.settings.shutdown_grace)
+    if cancelled:
+        log.warning("%d request(s) did not finish in time", cancelled)
+    if application.running:
+        await application.stop()
 
 
 async def receive_updates(application: Application, settings: Settings) -> None:  # type: ignore[type-arg]

@@ -97,7 +97,6 @@ class GatewayResult:
     """What one successful gateway call produced."""
 
     images: tuple[GeneratedImage, ...]
-    text: str = ""
     usage: Usage | None = None
 
 
@@ -107,4 +106,3 @@ class JobResult:
 
     request_id: int
     images: tuple[GeneratedImage, ...]
-    text: str = ""

@@ -28,7 +28,7 @@ is logged with its traceback and the user gets a generic apology.
         │   ├── GatewayAuthError    401, 403: not retried
         │   ├── GatewayRateLimited  429: retried, honouring Retry-After
         │   └── GatewayServerError  5xx: retried
-        ├── GatewayTimeout          no answer within REQUEST_TIMEOUT
+        ├── GatewayTimeout          no answer in time: retried within REQUEST_TIMEOUT
         ├── GatewayUnreachable      connection refused, reset, DNS
         ├── MalformedAnswer         not the chat-completion JSON we expect
         ├── NoImage                 a valid answer without an image (refusal, question)
@@ -162,13 +162,17 @@ class GatewayRateLimited(GatewayStatusError):
 
 
 class GatewayServerError(GatewayStatusError):
-    """5xx: the gateway or the model upstream failed."""
+    """5xx: the gateway or the model upstream failed; 500, 502, 503 and 504 are retried."""
 
-    retryable = True
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(status, message)
+        self.retryable = status in (500, 502, 503, 504)
 
 
 class GatewayTimeout(GatewayError):
-    """No complete answer within the request deadline."""
+    """No complete answer in time; retried while the request's deadline allows."""
+
+    retryable = True
 
 
 class GatewayUnreachable(GatewayError):

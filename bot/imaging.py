@@ -40,6 +40,7 @@ INLINE_BYTES = 64 * 1024
 _MIME_BY_FORMAT = {
     "PNG": "image/png",
     "JPEG": "image/jpeg",
+    "MPO": "image/jpeg",  # camera JPEGs with a second frame
     "WEBP": "image/webp",
     "GIF": "image/gif",
     "HEIF": "image/heic",
@@ -84,8 +85,8 @@ class ImageWorker:
         return await self.run(fn, *args, **kwargs)
 
     def close(self) -> None:
-        """Stop the pool once its current work is done."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        """Stop the pool without waiting (the jobs using it have finished or been cancelled)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 def inspect(data: bytes | bytearray | memoryview) -> ImageInfo:
@@ -97,7 +98,8 @@ def inspect(data: bytes | bytearray | memoryview) -> ImageInfo:
     """
     try:
         with Image.open(io.BytesIO(data)) as img:
-            info = ImageInfo(_MIME_BY_FORMAT.get(img.format or "", "image/png"), *img.size)
+            mime = _MIME_BY_FORMAT.get(img.format or "", "application/octet-stream")
+            info = ImageInfo(mime, *img.size)
             if info.width * info.height > MAX_PIXELS:
                 raise InputImageTooManyPixels(info.width, info.height)
             if img.format == "PNG":
@@ -105,8 +107,10 @@ def inspect(data: bytes | bytearray | memoryview) -> ImageInfo:
             else:
                 img.draft("RGB", (max(1, img.width // 8), max(1, img.height // 8)))
                 img.load()
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise InputImageInvalid(str(exc)) from exc
+    except InputImageTooManyPixels:
+        raise
+    except Exception as exc:
+        raise InputImageInvalid(f"{type(exc).__name__}: {exc}") from exc
     return info
 
 

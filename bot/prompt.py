@@ -11,7 +11,8 @@ ASPECT_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9"
 
 _RATIO = r"(\d{1,3})\s*[:：xX×]\s*(\d{1,3})"
 _OPTION = re.compile(r"(?:^|\s)--(?:ar|aspect)(?:\s+|=)(\S+)")
-_LEADING = re.compile(rf"^\s*{_RATIO}(?=\s|$)")
+#: As the first word only the colon forms count: "3x3 grid of icons" is a prompt.
+_LEADING = re.compile(r"^\s*(\d{1,3})[:：](\d{1,3})(?=\s|$)")
 
 
 def split_aspect_ratio(text: str) -> tuple[str, str | None]:

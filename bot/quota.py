@@ -43,6 +43,10 @@ class QuotaPolicy:
         """Today's date in the quota time zone, as the ledger stores it."""
         return self._now().date().isoformat()
 
+    def local_time(self, stored: str) -> str:
+        """A ledger timestamp (UTC, ISO) as `YYYY-MM-DD HH:MM` in the quota time zone."""
+        return datetime.fromisoformat(stored).astimezone(self._tz).strftime("%Y-%m-%d %H:%M")
+
     def seconds_until_reset(self) -> int:
         """Seconds until the next midnight in the quota time zone."""
         now = self._now()

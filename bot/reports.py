@@ -29,9 +29,9 @@ async def quota_report(ledger: Ledger, quota: QuotaPolicy, user_id: int, lang: s
     lines.append("")
     lines.append(texts.tr(lang, "quota_recent") if recent else texts.tr(lang, "quota_none"))
     for row in recent:
-        when = row.created_at[:16].replace("T", " ")
+        when = quota.local_time(row.created_at)
         status = texts.tr(lang, f"status_{row.status}")
-        lines.append(f"• {when} UTC · {row.kind} · {status}")
+        lines.append(f"• {when} · {row.kind} · {status}")
     return "\n".join(lines)
 
 

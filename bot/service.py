@@ -27,7 +27,14 @@ from typing import Protocol
 from bot.access import AccessPolicy
 from bot.config import Settings
 from bot.domain import GatewayResult, ImageJob, InputImage, JobKind, JobResult, Requester, Status
-from bot.errors import AccessDenied, BadInput, GatewayError, NoImage, QuotaExceeded
+from bot.errors import (
+    AccessDenied,
+    BadInput,
+    GatewayError,
+    NoImage,
+    QuotaExceeded,
+    TelegramFailed,
+)
 from bot.gateway.client import GatewayClient
 from bot.ledger.store import Ledger, NewRequest
 from bot.quota import QuotaPolicy
@@ -108,7 +115,7 @@ class ImageService:
             request_id = await self._reserve(record, job)
             started = time.monotonic()
             result = await self._generate(request_id, job, started, on_queued)
-            outcome = Outcome(JobResult(request_id, result.images, result.text))
+            outcome = Outcome(JobResult(request_id, result.images))
             try:
                 yield outcome
             except BaseException as exc:
@@ -235,6 +242,6 @@ class ImageService:
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, asyncio.CancelledError):
         return "interrupted"
-    if isinstance(exc, GatewayError | BadInput):
+    if isinstance(exc, GatewayError | BadInput | TelegramFailed):
         return f"{type(exc).__name__}: {exc}"
     return f"internal error: {type(exc).__name__}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -18,11 +19,6 @@ class GatewaySlots:
     def __init__(self, size: int) -> None:
         self._free = size
         self._waiters: deque[asyncio.Future[None]] = deque()
-
-    @property
-    def queued(self) -> int:
-        """How many requests are waiting for a slot."""
-        return len(self._waiters)
 
     @asynccontextmanager
     async def slot(self, on_queued: OnQueued | None = None) -> AsyncIterator[None]:
@@ -40,7 +36,8 @@ class GatewaySlots:
                 if waiter.done() and not waiter.cancelled():
                     self._release()  # the slot was handed over just as we were cancelled
                 else:
-                    self._waiters.remove(waiter)
+                    with contextlib.suppress(ValueError):  # a release may have dropped it
+                        self._waiters.remove(waiter)
                 raise
         try:
             yield
@@ -62,10 +59,6 @@ class InFlight:
     def __init__(self, per_user: int) -> None:
         self._per_user = per_user
         self._running: Counter[int] = Counter()
-
-    def running(self, user_id: int) -> int:
-        """How many requests the user has in flight."""
-        return self._running[user_id]
 
     @asynccontextmanager
     async def claim(self, user_id: int) -> AsyncIterator[None]:

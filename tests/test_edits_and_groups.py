@@ -300,6 +300,23 @@ class TestButtons:
         assert hd.model == "gemini-2.5-flash-image-hd"
         assert telegram.calls_of("answerCallbackQuery")
 
+    async def test_button_pressed_long_ago(
+        self, bot: Runtime, telegram, gateway, ann, private
+    ) -> None:
+        """Telegram refuses to answer an old button press; the request still runs."""
+        telegram.send_text(ann, private, "a lamp")
+        [result] = await telegram.wait_for("sendPhoto")
+        telegram.fail_next(
+            "answerCallbackQuery",
+            status=400,
+            description="Bad Request: query is too old and response timeout expired",
+            retry_after=None,
+        )
+        buttons = result.result["reply_markup"]["inline_keyboard"][0]
+        telegram.press_button(ann, result.result, buttons[0]["callback_data"])
+        await telegram.wait_for("sendPhoto", count=2)
+        assert len(gateway.requests) == 2
+
     async def test_button_whose_inputs_are_gone(
         self, start_bot: StartBot, telegram, gateway, ann, private, tmp_path
     ) -> None:
@@ -358,6 +375,16 @@ class TestGroups:
             telegram.send_photo(ann, group, image, media_group_id="ga", caption=caption)
         [request] = await gateway.wait_for_requests(1)
         assert request.images == images and request.prompt == "merge"
+
+    async def test_album_takes_the_addressed_caption(
+        self, bot: Runtime, telegram, gateway, ann, group
+    ) -> None:
+        """ "my cat" on one part, "@bot merge" on a later one: the prompt is "merge"."""
+        images = [png(30, 30, seed=95 + i) for i in range(2)]
+        telegram.send_photo(ann, group, images[0], media_group_id="gl", caption="my cat")
+        telegram.send_photo(ann, group, images[1], media_group_id="gl", caption=f"@{BOT} merge")
+        [request] = await gateway.wait_for_requests(1)
+        assert request.prompt == "merge" and request.images == images
 
     async def test_replying_to_the_bots_image_edits_it(
         self, bot: Runtime, telegram, gateway, ann, group

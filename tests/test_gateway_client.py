@@ -47,7 +47,11 @@ async def client_for(fake: gw.FakeGateway, worker: ImageWorker) -> AsyncIterator
     clients: list[httpx.AsyncClient] = []
 
     def make(
-        *, timeout: float = 10.0, base_url: str | None = None, key: str = "test-key"
+        *,
+        timeout: float = 10.0,
+        base_url: str | None = None,
+        key: str = "test-key",
+        min_attempt: float = 10.0,
     ) -> GatewayClient:
         session = http.client(32, fake.url)
         clients.append(session)
@@ -59,6 +63,7 @@ async def client_for(fake: gw.FakeGateway, worker: ImageWorker) -> AsyncIterator
             group="default",
             timeout=timeout,
             backoff=0.05,
+            min_attempt=min_attempt,
         )
 
     yield make
@@ -77,6 +82,7 @@ class TestRequest:
             ("https://api.example.com//v1", "https://api.example.com/v1/chat/completions"),
             ("https://api.example.com/v1/", "https://api.example.com/v1/chat/completions"),
             ("https://x.io/proxy//", "https://x.io/proxy/v1/chat/completions"),
+            ("https://x.io/v1/chat/completions", "https://x.io/v1/chat/completions"),
         ],
     )
     def test_base_url_is_normalised(self, base: str, expected: str) -> None:
@@ -223,6 +229,29 @@ class TestErrors:
         assert time.monotonic() - started <= 1.2
         assert len(fake.requests) >= 2
 
+    async def test_hung_attempt_is_retried_within_the_deadline(self, fake, client_for) -> None:
+        """An attempt gets half the deadline: a hung one is retried, and the retry works."""
+        fake.enqueue(gw.hang(), gw.markdown(png()))
+        result = await client_for(timeout=2.0, min_attempt=0.5).generate(model="m", prompt="p")
+        assert len(result.images) == 1
+        first, second = fake.requests
+        assert 0.9 <= second.at - first.at < 1.5
+
+    @pytest.mark.parametrize("status", [501, 505])
+    async def test_other_5xx_are_not_retried(self, fake, client_for, status: int) -> None:
+        """Only 500, 502, 503 and 504 are transient."""
+        fake.enqueue(gw.error(status, "not implemented"), gw.markdown(png()))
+        with pytest.raises(GatewayServerError):
+            await client_for().generate(model="m", prompt="p")
+        assert len(fake.requests) == 1
+
+    async def test_huge_error_page_is_cut_short(self, fake, client_for) -> None:
+        """An error answer is read up to 64 KB, and its message stays short."""
+        fake.enqueue(gw.raw(b"<html>" + b"x" * (10 * 1024 * 1024), status=400))
+        with pytest.raises(GatewayBadRequest) as caught:
+            await client_for().generate(model="m", prompt="p")
+        assert len(caught.value.message) <= 200
+
     async def test_reset_connection_is_retried(self, fake, client_for) -> None:
         """A connection closed mid-body counts as a connection error and is retried."""
         fake.enqueue(gw.reset(), gw.markdown(png()))
@@ -302,6 +331,24 @@ class TestDownloads:
         fake.enqueue(gw.markdown_urls("file:///etc/passwd"))
         with pytest.raises(NoImage):
             await client_for().generate(model="m", prompt="p")
+
+    @pytest.mark.parametrize(
+        "url", ["http://localhost:{port}/files/x.png", "http://169.254.169.254/latest/meta-data"]
+    )
+    async def test_links_into_private_networks_are_refused(
+        self, fake, client_for, url: str
+    ) -> None:
+        """Only the gateway's own host may be local; other private addresses are refused."""
+        fake.enqueue(gw.markdown_urls(url.format(port=fake.port)))
+        with pytest.raises(ResultDownloadFailed, match="private network"):
+            await client_for().generate(model="m", prompt="p")
+
+    async def test_some_links_broken(self, fake, client_for) -> None:
+        """One good image and one dead link: the good one is delivered."""
+        image = png(12, 12, seed=11)
+        fake.enqueue(gw.markdown_urls(fake.add_file(image), f"{fake.url}/files/missing.png"))
+        result = await client_for().generate(model="m", prompt="p")
+        assert [i.data for i in result.images] == [image]
 
     async def test_trickling_download_hits_the_deadline(self, fake, client_for) -> None:
         """An image that trickles past the deadline fails in time."""

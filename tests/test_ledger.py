@@ -166,6 +166,13 @@ class TestUsers:
         await ledger.set_banned(5, False)
         assert not (await ledger.user_settings(5)).banned
 
+    async def test_a_ban_during_a_read_is_not_lost(self, ledger: Ledger) -> None:
+        """A settings read that overlaps a ban never leaves the old value cached."""
+        read = asyncio.create_task(ledger.user_settings(7))
+        await asyncio.sleep(0)  # the read's SELECT is queued first
+        await asyncio.gather(read, ledger.set_banned(7, True))
+        assert (await ledger.user_settings(7)).banned
+
 
 class TestQuotaPolicy:
     """The day boundary follows QUOTA_TIMEZONE."""

@@ -188,6 +188,42 @@ class TestAdmin:
             assert "Usage" in await say(telegram, admin, "/setquota abc")
         assert len(gateway.requests) == 4
 
+    async def test_channel_identities_can_be_banned(
+        self, start_bot: StartBot, telegram: FakeTelegram, gateway: FakeGateway
+    ) -> None:
+        """A channel posting in a group is charged as itself, and can be banned by its id."""
+        admin = telegram.user(ADMIN, "Boss")
+        # Telegram's placeholder sender for posts made on behalf of a channel.
+        channel_bot = {
+            "id": 136817688,
+            "is_bot": True,
+            "first_name": "Channel",
+            "username": "Channel_Bot",
+        }
+        group = telegram.group_chat(-100123)
+        channel = {"id": -100777, "type": "channel", "title": "Ann's channel"}
+        async with start_bot(admin_user_ids=str(ADMIN)):
+            assert "is banned" in await say(telegram, admin, "/ban -100777")
+            telegram.send_message(
+                channel_bot,
+                group,
+                text="/draw a cat",
+                sender_chat=channel,
+                entities=[{"type": "bot_command", "offset": 0, "length": 5}],
+            )
+            await asyncio.sleep(1.0)
+        assert gateway.requests == []
+        assert texts_to(telegram, group["id"]) == []
+
+    @pytest.mark.parametrize("argument", ["²", "12345678901234567890", "0", "-"])
+    async def test_odd_ids_get_the_usage_line(
+        self, start_bot: StartBot, telegram: FakeTelegram, argument: str
+    ) -> None:
+        """Superscript digits, huge numbers, zero: the usage line, no error."""
+        admin = telegram.user(ADMIN, "Boss")
+        async with start_bot(admin_user_ids=str(ADMIN)):
+            assert "Usage" in await say(telegram, admin, f"/ban {argument}")
+
     async def test_stats(self, start_bot: StartBot, telegram: FakeTelegram) -> None:
         """/stats: totals today and all time, and the top users."""
         admin, ann = telegram.user(ADMIN, "Boss"), telegram.user(1, username="ann")
@@ -233,6 +269,20 @@ class TestAccess:
         assert texts_to(telegram, group["id"]) == []
         assert len(gateway.requests) == 1
         assert statuses.count("denied") == 3
+
+    async def test_outsiders_hear_the_refusal_first(
+        self, start_bot: StartBot, telegram: FakeTelegram
+    ) -> None:
+        """Outsiders get the refusal for any command in private, and silence in groups."""
+        eve = telegram.user(2, "Eve")
+        group = telegram.group_chat(-100123)
+        async with start_bot(allowed_user_ids="1", admin_user_ids=str(ADMIN)):
+            assert "not available to you" in await say(telegram, eve, "/nonsense")
+            assert "not available to you" in await say(telegram, eve, "/stats")
+            telegram.send_text(eve, group, "/stats")
+            telegram.send_text(eve, group, "/ban 1")
+            await asyncio.sleep(1.0)
+        assert texts_to(telegram, group["id"]) == []
 
     async def test_allowed_chats(
         self, start_bot: StartBot, telegram: FakeTelegram, gateway: FakeGateway

@@ -291,9 +291,11 @@ class TestGatewayErrors:
         ann = telegram.user(1)
         chat = telegram.private_chat(ann)
         telegram.send_text(ann, chat, "first")
-        await telegram.wait_for_sent(1)
+        [refusal] = await telegram.wait_for_sent(1)
+        assert "refused this request: nope" in refusal["text"]
         telegram.send_text(ann, chat, "second")
         await telegram.wait_for("sendPhoto", where=to_chat(1))
+        assert [r.prompt for r in gateway.requests] == ["first", "second"]
 
 
 class TestShutdown:

@@ -83,6 +83,17 @@ class TestWebhook:
             [registered] = telegram.calls_of("setWebhook")
         assert len(registered.params["secret_token"]) >= 32
 
+    async def test_a_start_up_failure_shows_its_own_cause(self, start_bot: StartBot, hook) -> None:
+        """The webhook port is taken: that error surfaces, not PTB's "still running"."""
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", int(hook["webhook_port"])))
+            taken.listen()
+            with pytest.raises(Exception) as caught:
+                async with start_bot(**hook):
+                    pass
+        assert "still running" not in str(caught.value)
+        assert isinstance(caught.value, OSError) or "address" in str(caught.value).lower()
+
     def test_secret_must_be_what_telegram_accepts(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """WEBHOOK_SECRET with characters Telegram refuses stops start-up."""
         monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "1:x")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import ipaddress
 import json
 import logging
 import random
@@ -52,16 +53,24 @@ MAX_ANSWER_BYTES = MAX_IMAGE_BYTES * 4 // 3 + 1024 * 1024
 CONNECT_TIMEOUT = 10.0
 DOWNLOAD_TIMEOUT = 60.0
 MAX_REDIRECTS = 3
+#: No attempt gets less than this, unless the deadline itself is nearer.
+MIN_ATTEMPT_TIME = 10.0
+#: How much of an error answer is read.
+ERROR_BODY_BYTES = 64 * 1024
+#: Images taken from one answer at most.
+MAX_RESULT_IMAGES = 10
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 20.0
 
 
 def chat_completions_url(base_url: str) -> str:
-    """`{base}/v1/chat/completions`, whatever slashes or `/v1` the base carries."""
+    """`{base}/v1/chat/completions`, whatever slashes, `/v1` or full endpoint the base has."""
     parts = urlsplit(base_url.strip())
     path = "/".join(p for p in parts.path.split("/") if p)
-    if path == "v1" or path.endswith("/v1"):
-        path = path[: -len("v1")].rstrip("/")
+    for suffix in ("v1/chat/completions", "v1"):
+        if path == suffix or path.endswith("/" + suffix):
+            path = path[: -len(suffix)].rstrip("/")
+            break
     prefix = f"/{path}" if path else ""
     return f"{parts.scheme}://{parts.netloc}{prefix}/v1/chat/completions"
 
@@ -136,11 +145,14 @@ class GatewayClient:
         group: str,
         timeout: float,
         backoff: float = BACKOFF_BASE,
+        min_attempt: float = MIN_ATTEMPT_TIME,
     ) -> None:
         self._http = http
         self._backoff = backoff
+        self._min_attempt = min_attempt
         self._worker = worker
         self._url = chat_completions_url(base_url)
+        self._host = (urlsplit(self._url).hostname or "").lower()
         self._headers = {
             "Authorization": f"Bearer {api_key}",
             "Content-Type": "application/json",
@@ -169,23 +181,29 @@ class GatewayClient:
         del raw
         if not answer.sources:
             raise NoImage(self._scrub(answer.text))
-        results = [await self._image(source, deadline) for source in answer.sources]
-        return GatewayResult(tuple(results), answer.text, answer.usage)
+        results: list[GeneratedImage] = []
+        failures: list[ResultDownloadFailed] = []
+        for source in answer.sources[:MAX_RESULT_IMAGES]:
+            try:
+                results.append(await self._image(source, deadline))
+            except ResultDownloadFailed as exc:  # the call is paid for: keep what did come
+                failures.append(exc)
+        if not results:
+            raise failures[0]
+        if failures:
+            log.warning("%d of the answer's images could not be used", len(failures))
+        return GatewayResult(tuple(results), answer.usage)
 
     async def _call_with_retries(self, body: bytes, deadline: float) -> bytes:
         attempt = 0
-        last: GatewayError | None = None
         while True:
             attempt += 1
             try:
                 return await self._call(body, deadline)
-            except GatewayTimeout:
-                raise last or GatewayTimeout(f"no answer within {self._timeout:.0f}s") from None
             except GatewayError as exc:
                 delay = self._retry_delay(exc, attempt)
                 if delay is None or delay >= deadline - time.monotonic():
                     raise
-                last = exc
                 log.warning(
                     "gateway attempt %d failed (%s); retrying in %.1fs", attempt, exc, delay
                 )
@@ -201,18 +219,23 @@ class GatewayClient:
         return backoff * random.uniform(0.5, 1.0)
 
     async def _call(self, body: bytes, deadline: float) -> bytes:
+        # Each attempt gets half the deadline, so a hung connection can be retried once.
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise GatewayTimeout("request deadline passed")
-        timeout = httpx.Timeout(remaining, connect=min(CONNECT_TIMEOUT, remaining))
+        limit = min(remaining, max(self._timeout / 2, self._min_attempt))
+        timeout = httpx.Timeout(limit, connect=min(CONNECT_TIMEOUT, limit))
         try:
-            async with asyncio.timeout(remaining):
+            async with asyncio.timeout(limit):
                 request = self._http.build_request(
                     "POST", self._url, content=body, headers=self._headers, timeout=timeout
                 )
                 response = await self._http.send(request, stream=True)
                 try:
-                    raw = await _read_capped(response, MAX_ANSWER_BYTES)
+                    if response.status_code == 200:
+                        raw = await _read_capped(response, MAX_ANSWER_BYTES)
+                    else:  # an error page: its first bytes say all there is to say
+                        raw = await _read_capped(response, ERROR_BODY_BYTES, truncate=True)
                 finally:
                     await response.aclose()
         except TimeoutError:
@@ -229,6 +252,27 @@ class GatewayClient:
             error.args = (f"HTTP {error.status}: {error.message}",)
             raise error
         return raw
+
+    async def _check_host(self, url: str) -> None:
+        """Refuse links into loopback, private, link-local or reserved networks.
+
+        The model writes these links, and a user can talk it into any URL; only the
+        gateway's own host is trusted as it is. (The address is checked when resolved here;
+        a DNS answer that changes before the download connects is not caught.)
+        """
+        host = (urlsplit(url).hostname or "").lower()
+        if host == self._host:
+            return
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(host, None)
+        except (OSError, UnicodeError):
+            raise ResultDownloadFailed("image host cannot be resolved") from None
+        for *_, sockaddr in infos:
+            address = ipaddress.ip_address(sockaddr[0])
+            if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+                address = address.ipv4_mapped
+            if not address.is_global:
+                raise ResultDownloadFailed("image link points into a private network")
 
     def _scrub(self, text: str) -> str:
         """`text` without the API key, should the gateway echo it back."""
@@ -247,6 +291,7 @@ class GatewayClient:
         for _ in range(MAX_REDIRECTS + 1):
             if _scheme(url) not in ("http", "https"):
                 raise ResultDownloadFailed("image link is not http(s)")
+            await self._check_host(url)
             remaining = min(DOWNLOAD_TIMEOUT, deadline - time.monotonic())
             if remaining <= 0:
                 raise GatewayTimeout("request deadline passed while downloading")
@@ -284,15 +329,17 @@ def _scheme(url: str) -> str:
         return ""
 
 
-async def _read_capped(response: httpx.Response, limit: int) -> bytes:
-    """The whole body, refusing anything over `limit` bytes."""
+async def _read_capped(response: httpx.Response, limit: int, *, truncate: bool = False) -> bytes:
+    """The whole body, refusing anything over `limit` bytes (or cutting it, if `truncate`)."""
     declared = response.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    if not truncate and declared and declared.isdigit() and int(declared) > limit:
         raise _too_big(response, limit)
     buffer = bytearray()
     async for chunk in response.aiter_bytes():
         buffer += chunk
         if len(buffer) > limit:
+            if truncate:
+                return bytes(buffer[:limit])
             raise _too_big(response, limit)
     return bytes(buffer)
 

@@ -8,6 +8,7 @@ many coroutines reserve at once; no lock, no read-then-write race.
 from __future__ import annotations
 
 import json
+import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -108,12 +109,15 @@ class Ledger:
     """Async access to the ledger database.
 
     One process owns the file: per-user settings are cached (every request reads them,
-    only admin commands through this object change them), so the cache is exact.
+    only admin commands through this object change them). A read that overlapped a write
+    is not cached, so the cache never holds a value older than the last write.
     """
 
     def __init__(self, db: aiosqlite.Connection, pending: set[tuple[int, int]]) -> None:
         self._db = db
         self._settings: OrderedDict[int, UserSettings] = OrderedDict()
+        #: Writes per user, to tell whether a read overlapped one.
+        self._writes: dict[int, int] = {}
         #: (user, chat) pairs with pending images, so most texts skip a query.
         self._pending = pending
 
@@ -131,6 +135,7 @@ class Ledger:
             await migrate(db, migrate_upto)
             pending: set[tuple[int, int]] = set()
             if migrate_upto is None:
+                await db.execute("DELETE FROM pending_images WHERE expires_at < ?", (time.time(),))
                 async with db.execute(
                     "SELECT DISTINCT user_id, chat_id FROM pending_images"
                 ) as cursor:
@@ -302,12 +307,15 @@ class Ledger:
         if cached is not None:
             self._settings.move_to_end(user_id)
             return cached
+        writes = self._writes.get(user_id, 0)
         async with self._db.execute(
             "SELECT quota_limit, quota_unlimited, banned FROM users WHERE user_id = ?",
             (user_id,),
         ) as cursor:
             row = await cursor.fetchone()
         settings = UserSettings(row[0], bool(row[1]), bool(row[2])) if row else UserSettings()
+        if self._writes.get(user_id, 0) != writes:
+            return settings  # a write overlapped this read: do not cache what it may undo
         self._settings[user_id] = settings
         if len(self._settings) > SETTINGS_CACHE_SIZE:
             self._settings.popitem(last=False)
@@ -324,6 +332,7 @@ class Ledger:
     async def _upsert_user(self, user_id: int, **fields: int | None) -> None:
         names = ", ".join(fields)
         updates = ", ".join(f"{name} = excluded.{name}" for name in fields)
+        self._writes[user_id] = self._writes.get(user_id, 0) + 1
         self._settings.pop(user_id, None)
         await self._db.execute(
             f"INSERT INTO users (user_id, {names}, updated_at) "
@@ -331,8 +340,6 @@ class Ledger:
             f"ON CONFLICT (user_id) DO UPDATE SET {updates}, updated_at = excluded.updated_at",
             (user_id, *fields.values(), utc_now()),
         )
-        # A read queued before this write may have cached the old row meanwhile.
-        self._settings.pop(user_id, None)
 
     # -- pending images ---------------------------------------------------------
 

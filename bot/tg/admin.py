@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from telegram import Message, Update
 
 from bot import reports, texts
@@ -11,46 +13,53 @@ from bot.tg.intake import requester_of
 from bot.tg.replies import answer
 
 
-def _admin_message(update: Update, context: BotContext) -> tuple[Message, str]:
-    """The command's message and the admin's language; `NotAdmin` for anyone else."""
+async def _admin_message(update: Update, context: BotContext) -> tuple[Message, str]:
+    """The command's message and the admin's language; `NotAdmin` for anyone else.
+
+    Outsiders and banned users meet the usual refusal (silence in groups) first.
+    """
     message = update.effective_message
-    user = update.effective_user
-    if message is None or user is None or not context.deps.access.is_admin(user.id):
-        raise NotAdmin(user.id if user else 0)
-    return message, requester_of(message).language
+    assert message is not None  # command handlers are filtered to new messages
+    requester = requester_of(message)
+    await context.deps.service.admit(requester)
+    if not context.deps.access.is_admin(requester.user_id):
+        raise NotAdmin(requester.user_id)
+    return message, requester.language
 
 
 #: Telegram ids fit in 52 bits; limits beyond a million a day mean "unlimited".
-MAX_USER_ID = 2**52
+MAX_ID = 2**52
 MAX_LIMIT = 1_000_000
+#: A user id, or a negative chat id for channels posting in groups (they are charged too).
+_ID = re.compile(r"-?[0-9]{1,16}")
 
 
 def _user_id(args: list[str]) -> int | None:
-    """The first argument as a Telegram user id, or None."""
-    if not args or not args[0].isdigit() or len(args[0]) > 16:
+    """The first argument as a Telegram user (or channel) id, or None."""
+    if not args or not _ID.fullmatch(args[0]):
         return None
     user_id = int(args[0])
-    return user_id if 0 < user_id < MAX_USER_ID else None
+    return user_id if user_id and abs(user_id) < MAX_ID else None
 
 
 async def show_stats(update: Update, context: BotContext) -> None:
     """Totals today and all time, and the top users (/stats)."""
-    message, lang = _admin_message(update, context)
+    message, lang = await _admin_message(update, context)
     deps = context.deps
     await answer(message, await reports.usage_report(deps.ledger, deps.quota, lang))
 
 
 async def set_quota(update: Update, context: BotContext) -> None:
     """Give one user their own daily limit: a number or `unlimited` (/setquota)."""
-    message, lang = _admin_message(update, context)
+    message, lang = await _admin_message(update, context)
     args = context.args or []
     user_id = _user_id(args)
     raw = args[1].lower() if len(args) == 2 else ""
-    in_range = raw.isdigit() and len(raw) <= 7 and int(raw) <= MAX_LIMIT
+    in_range = re.fullmatch(r"[0-9]{1,7}", raw) is not None and int(raw) <= MAX_LIMIT
     if user_id is None or not (in_range or raw in ("unlimited", "∞")):
         await answer(message, texts.tr(lang, "usage_setquota"))
         return
-    limit = int(raw) if raw.isdigit() else None
+    limit = int(raw) if in_range else None
     await context.deps.ledger.set_quota(user_id, limit)
     if limit is None:
         await answer(message, texts.tr(lang, "quota_set_unlimited", user=user_id))
@@ -69,7 +78,7 @@ async def unban(update: Update, context: BotContext) -> None:
 
 
 async def _set_banned(update: Update, context: BotContext, *, banned: bool) -> None:
-    message, lang = _admin_message(update, context)
+    message, lang = await _admin_message(update, context)
     args = context.args or []
     user_id = _user_id(args)
     if user_id is None or len(args) != 1:

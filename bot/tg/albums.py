@@ -35,12 +35,14 @@ class Album:
         return sorted(self.parts, key=lambda part: part[0].message_id)
 
     def leader(self) -> tuple[Message, Instruction]:
-        """The part that carries the instruction (the captioned one), else the first."""
+        """The part whose caption instructs the bot, else any captioned one, else the first.
+
+        In a group, "@bot merge these" wins over another part's "my cat".
+        """
         ordered = self.ordered()
-        for message, instruction in ordered:
-            if instruction.prompt or instruction.command:
-                return message, instruction
-        return ordered[0]
+        captioned = [p for p in ordered if p[1].prompt or p[1].command]
+        addressed = [p for p in captioned if p[1].addressed]
+        return (addressed or captioned or ordered)[0]
 
 
 class AlbumCollector:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from telegram import Message, Update
+import contextlib
+import re
+
+from telegram import CallbackQuery, Message, Update
+from telegram.error import BadRequest
 
 from bot import reports, texts
 from bot.domain import ImageJob, Requester
@@ -64,9 +68,17 @@ async def take(update: Update, context: BotContext) -> None:
         return
     if not instruction.wants_image:
         if is_private(message):
-            await answer(message, texts.tr(requester_of(message).language, "unknown_command"))
+            requester = requester_of(message)
+            await context.deps.service.admit(requester)
+            await answer(message, texts.tr(requester.language, "unknown_command"))
         return
     await take_message(context, message, instruction)
+
+
+async def _acknowledge(query: CallbackQuery, text: str | None = None) -> None:
+    """Stop the button's spinner; Telegram refuses this for queries over ~15 s old."""
+    with contextlib.suppress(BadRequest):
+        await query.answer(text)
 
 
 async def press_button(update: Update, context: BotContext) -> None:
@@ -75,18 +87,18 @@ async def press_button(update: Update, context: BotContext) -> None:
     if query is None or query.data is None or query.message is None:
         return
     action, _, raw_id = query.data.partition(":")
-    if action not in (AGAIN, HD) or not raw_id.isdigit() or len(raw_id) > 18:
-        await query.answer()
+    if action not in (AGAIN, HD) or not re.fullmatch(r"[0-9]{1,18}", raw_id):
+        await _acknowledge(query)
         return
     user = query.from_user
     lang = texts.language(user.language_code)
     chat = query.message.chat
+    requester = Requester(user.id, chat.id, chat.type, user.username, lang)
+    await context.deps.service.admit(requester)
     stored = await context.deps.ledger.request(int(raw_id))
     if stored is None or stored.chat_id != chat.id:  # a result's buttons work in its own chat
         raise InputsGone(raw_id)
-    requester = Requester(user.id, chat.id, chat.type, user.username, lang)
-    await context.deps.service.admit(requester)
-    await query.answer(texts.tr(lang, "button_working"))
+    await _acknowledge(query, texts.tr(lang, "button_working"))
     job = ImageJob(
         requester,
         stored.prompt,

@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 
 #: The Bot API's getFile limit, except on a self-hosted server in --local mode.
 DOWNLOAD_LIMIT = 20 * 1024 * 1024
+#: Our own limit in --local mode (files are read from disk): as large as a result may be.
+LOCAL_MODE_LIMIT = 50 * 1024 * 1024
 IMAGE_MIME_TYPES = frozenset(
     {"image/png", "image/jpeg", "image/jpg", "image/webp", "image/heic", "image/heif"}
 )
@@ -42,6 +44,8 @@ OTHER_MEDIA = (
     "story",
 )
 PREFETCH_TTL = 120.0
+#: Images fetched ahead at most (20 MB each at worst): beyond, albums fetch when they run.
+MAX_PREFETCHED = 20
 
 
 def is_image_document(document: Document) -> bool:
@@ -77,9 +81,7 @@ def own_image(message: Message) -> str | None:
 class TelegramImages:
     """Fetches images by `file_id` through the Bot API (the service's `ImageLoader`)."""
 
-    def __init__(
-        self, bot: Bot, worker: ImageWorker, *, limit: int | None = DOWNLOAD_LIMIT
-    ) -> None:
+    def __init__(self, bot: Bot, worker: ImageWorker, *, limit: int = DOWNLOAD_LIMIT) -> None:
         self._bot = bot
         self._worker = worker
         self._limit = limit
@@ -101,8 +103,8 @@ class TelegramImages:
         return asyncio.ensure_future(self._fetch(ref))
 
     def prefetch(self, ref: str) -> None:
-        """Start fetching an image that a job will probably ask for soon."""
-        if ref in self._prefetched:
+        """Start fetching an image that a job will probably ask for soon (if room is left)."""
+        if ref in self._prefetched or len(self._prefetched) >= MAX_PREFETCHED:
             return
         task = asyncio.ensure_future(self._fetch(ref))
         task.add_done_callback(_consume_exception)
@@ -117,7 +119,7 @@ class TelegramImages:
     async def _fetch(self, ref: str) -> InputImage:
         try:
             file = await retrying(lambda: self._bot.get_file(ref))
-            if self._limit and file.file_size and file.file_size > self._limit:
+            if file.file_size and file.file_size > self._limit:
                 raise InputImageTooLarge(ref)
             data = bytes(await retrying(file.download_as_bytearray))
         except BadRequest as exc:

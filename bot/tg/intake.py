@@ -57,10 +57,11 @@ async def take_message(context: BotContext, message: Message, instruction: Instr
         await keep_pending(context, message, requester, [ref])
         return
     prompt, ratio = split_aspect_ratio(instruction.prompt)
+    replied = image_ref(message.reply_to_message) if message.reply_to_message else None
     if ref is not None:
         refs = [ref]
-    elif message.reply_to_message is not None and image_ref(message.reply_to_message):
-        refs = [str(image_ref(message.reply_to_message))]
+    elif replied is not None:
+        refs = [replied]
     elif not is_blank(prompt):
         taken = await deps.ledger.take_pending(requester.user_id, requester.chat_id, time.time())
         if taken:

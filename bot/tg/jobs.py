@@ -36,18 +36,18 @@ async def run_job(context: BotContext, job: ImageJob) -> None:
     reply_to = job.reply_to
     chat_id = job.requester.chat_id
     lang = job.requester.language
-    notes: list[Message] = []
+    notices: list[asyncio.Task[Message | None]] = []
 
     async def tell_position(position: int) -> None:
-        note = await say(
-            context.bot, chat_id, texts.tr(lang, "queued", position=position), reply_to
-        )
-        if note is not None:
-            notes.append(note)
+        # Sent on the side: a slot handed over meanwhile must not wait for Telegram.
+        text = texts.tr(lang, "queued", position=position)
+        notices.append(asyncio.create_task(say(context.bot, chat_id, text, reply_to)))
 
     async def clear_notes() -> None:
-        while notes:
-            await delete_quietly(notes.pop())
+        while notices:
+            note = await notices.pop()
+            if note is not None:
+                await delete_quietly(note)
 
     with deps.tracker.track():
         try:

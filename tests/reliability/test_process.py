@@ -86,9 +86,12 @@ class TestCrash:
         await gateway.wait_for_requests(2)
         crashed.kill()
         await launch(db=crashed.db_path)
-        for user, _ in people:
+        for user, chat in people:
             [answer] = await wait_answers(telegram, user["id"], 1, within=3)
             one_sentence(answer)
+            assert "restarted" in answer["text"] and "send your request again" in answer["text"]
+            asked = telegram.sent_messages(chat["id"])  # it answers the message that asked
+            assert answer.get("reply_to_message", {}).get("text") == "a tower", asked
 
 
 class TestGracefulStop:
