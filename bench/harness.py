@@ -34,7 +34,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:  # `python bench/run.py` and friends
@@ -561,13 +561,31 @@ def proc_status_kb(pid: int, field: str) -> int:
     raise KeyError(f"{field} not in /proc/{pid}/status")
 
 
-class RssSampler:
+class _Background:
+    """Runs `_run()` as a background task for the duration of an `async with`."""
+
+    _task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+
+class RssSampler(_Background):
     """Samples a process's VmRSS every `interval` seconds while the block runs."""
 
     def __init__(self, pid: int, interval: float = 0.02) -> None:
         self._pid = pid
         self._interval = interval
-        self._task: asyncio.Task[None] | None = None
         self.peak_kb = 0
         self.samples = 0
 
@@ -578,23 +596,13 @@ class RssSampler:
                 self.samples += 1
             await asyncio.sleep(self._interval)
 
-    async def __aenter__(self) -> RssSampler:
-        self._task = asyncio.create_task(self._run())
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        assert self._task is not None
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-
     @property
     def peak_mb(self) -> float:
         """The highest sample, in MiB."""
         return self.peak_kb / 1024
 
 
-class LoopLag:
+class LoopLag(_Background):
     """Records how late this process's own event loop wakes up (the fakes run on it).
 
     A sleep of `interval` that returns later than asked means the loop was busy: the fakes
@@ -603,7 +611,6 @@ class LoopLag:
 
     def __init__(self, interval: float = 0.005) -> None:
         self._interval = interval
-        self._task: asyncio.Task[None] | None = None
         self.samples: list[tuple[float, float]] = []  # (woke at, seconds late)
 
     async def _run(self) -> None:
@@ -617,16 +624,6 @@ class LoopLag:
         """The largest lag (seconds) of a wake-up in [start, end + one interval]."""
         window = [late for woke, late in self.samples if start <= woke <= end + self._interval]
         return max(window, default=0.0)
-
-    async def __aenter__(self) -> LoopLag:
-        self._task = asyncio.create_task(self._run())
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        assert self._task is not None
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
 
 
 async def wait_until(

@@ -25,7 +25,6 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 if __package__ in (None, ""):  # `python bench/transport.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -34,8 +33,7 @@ from telegram import Bot
 from telegram.request import HTTPXRequest
 
 from bench.harness import REPO_ROOT, TOKEN, child_env, standard_image, terminate
-from bot import http
-from bot.app import TELEGRAM_CONNECTIONS, UPLOAD_TIMEOUT
+from bot.app import sending_request
 from tests.fakes.images import png
 from tests.fakes.telegram import FakeTelegram
 
@@ -44,19 +42,8 @@ FIRST_CHAT = 10_000
 
 
 def make_request(variant: str, url: str) -> HTTPXRequest:
-    """The bot's Bot API request settings for `url`, with or without the aiohttp transport."""
-    kwargs: dict[str, Any] | None = None
-    if variant == "aiohttp transport":
-        kwargs = {"transport": http.transport(TELEGRAM_CONNECTIONS, url)}
-    return HTTPXRequest(
-        connection_pool_size=TELEGRAM_CONNECTIONS,
-        read_timeout=60.0,
-        write_timeout=30.0,
-        connect_timeout=10.0,
-        pool_timeout=30.0,
-        media_write_timeout=UPLOAD_TIMEOUT,
-        httpx_kwargs=kwargs,
-    )
+    """The bot's own Bot API request settings for `url`, with or without aiohttp."""
+    return sending_request(url, aiohttp=variant == "aiohttp transport")
 
 
 async def burst(url: str, variant: str, image: bytes, calls: int) -> float:

@@ -67,8 +67,12 @@ class Runtime:
     interrupted: list[Interrupted]
 
 
-def _bot_request(root: str) -> HTTPXRequest:
-    """Requests for sending: many at once, over aiohttp's pool (see `bot.http`)."""
+def sending_request(root: str, *, aiohttp: bool = True) -> HTTPXRequest:
+    """Requests for sending: many at once, over aiohttp's pool (see `bot.http`).
+
+    `aiohttp=False` gives plain httpx, for the benchmark that justifies the choice.
+    """
+    transport = http.transport(TELEGRAM_CONNECTIONS, root) if aiohttp else None
     return HTTPXRequest(
         connection_pool_size=TELEGRAM_CONNECTIONS,
         read_timeout=60.0,
@@ -76,13 +80,13 @@ def _bot_request(root: str) -> HTTPXRequest:
         connect_timeout=10.0,
         pool_timeout=30.0,
         media_write_timeout=UPLOAD_TIMEOUT,
-        httpx_kwargs={"transport": http.transport(TELEGRAM_CONNECTIONS, root)},
+        httpx_kwargs={"transport": transport} if transport else None,
     )
 
 
 def telegram_requests(settings: Settings) -> tuple[HTTPXRequest, HTTPXRequest]:
     """The HTTP clients for sending and for polling, which `running` closes."""
-    return _bot_request(settings.telegram_root), _polling_request()
+    return sending_request(settings.telegram_root), _polling_request()
 
 
 def _polling_request() -> HTTPXRequest:
