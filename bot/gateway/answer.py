@@ -18,7 +18,7 @@ from __future__ import annotations
 import binascii
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, AnyStr
 
 from bot.domain import Usage
 from bot.errors import MalformedAnswer
@@ -102,7 +102,8 @@ def _lift_data_urls(body: bytes, max_image_bytes: int) -> tuple[bytes, list[byte
     return b"".join(pieces), lifted
 
 
-def _first_of(data: bytes, needles: tuple[bytes, ...], start: int) -> int:
+def _first_of(data: AnyStr, needles: tuple[AnyStr, ...], start: int) -> int:
+    """Where the first of `needles` occurs in `data` from `start` (`len(data)` if none)."""
     end = len(data)
     for needle in needles:
         found = data.find(needle, start, end)
@@ -200,7 +201,7 @@ def _scan_content(content: str, max_image_bytes: int) -> tuple[str, list[ImageSo
             kept.append(content[pos:link])
             pos = end + 1
         else:
-            end = _data_url_end(content, data)
+            end = _first_of(content, _DATA_END, data)
             found.append(_source(content, data, end, max_image_bytes))
             kept.append(content[pos:data])
             pos = end
@@ -221,15 +222,6 @@ def _strip(text: str, start: int, end: int) -> tuple[int, int]:
 
 def _is_image_target(text: str, start: int) -> bool:
     return text.startswith(("http://", "https://", _DATA_PREFIX), start)
-
-
-def _data_url_end(text: str, start: int) -> int:
-    end = len(text)
-    for terminator in _DATA_END:
-        found = text.find(terminator, start, end)
-        if found >= 0:
-            end = found
-    return end
 
 
 def _source(text: str, start: int, end: int, max_image_bytes: int) -> ImageSource:

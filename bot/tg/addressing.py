@@ -31,6 +31,11 @@ class Instruction:
         return self.command == HD_COMMAND
 
     @property
+    def bare(self) -> bool:
+        """Nothing asked: no prompt, no command (images sent like this wait for one)."""
+        return not self.prompt and self.command is None
+
+    @property
     def wants_image(self) -> bool:
         """No command, or one of the image commands."""
         return self.command is None or self.command in IMAGE_COMMANDS

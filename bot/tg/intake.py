@@ -53,30 +53,41 @@ async def take_message(context: BotContext, message: Message, instruction: Instr
     requester = requester_of(message)
     await deps.service.admit(requester)
     ref = own_image(message)
-    if ref is not None and not instruction.prompt and instruction.command is None:
+    if ref is not None and instruction.bare:
         await keep_pending(context, message, requester, [ref])
         return
     prompt, ratio = split_aspect_ratio(instruction.prompt)
     replied = image_ref(message.reply_to_message) if message.reply_to_message else None
-    if ref is not None:
-        refs = [ref]
-    elif replied is not None:
-        refs = [replied]
-    elif not is_blank(prompt):
-        taken = await deps.ledger.take_pending(requester.user_id, requester.chat_id, time.time())
-        if taken:
-            try:
-                await submit(context, message, requester, instruction.hd, prompt, ratio, taken)
-            except BotError:
-                await deps.ledger.put_pending(
-                    requester.user_id, requester.chat_id, taken, now=time.time(), ttl=PENDING_TTL
-                )
-                raise
+    if ref is None and replied is None and not is_blank(prompt):
+        pending = await deps.ledger.take_pending(requester.user_id, requester.chat_id, time.time())
+        if pending:
+            await _submit_pending(
+                context, message, requester, instruction.hd, prompt, ratio, pending
+            )
             return
-        refs = []
-    else:
-        refs = []
-    await submit(context, message, requester, instruction.hd, prompt, ratio, refs)
+    image = ref or replied  # its own image first, else the one it replies to
+    await submit(
+        context, message, requester, instruction.hd, prompt, ratio, [image] if image else []
+    )
+
+
+async def _submit_pending(
+    context: BotContext,
+    message: Message,
+    requester: Requester,
+    hd: bool,
+    prompt: str,
+    ratio: str | None,
+    pending: list[str],
+) -> None:
+    """Run the job on the user's waiting images; if it cannot run, they keep waiting."""
+    try:
+        await submit(context, message, requester, hd, prompt, ratio, pending)
+    except BotError:
+        await context.deps.ledger.put_pending(
+            requester.user_id, requester.chat_id, pending, now=time.time(), ttl=PENDING_TTL
+        )
+        raise
 
 
 async def take_album_part(
@@ -115,7 +126,7 @@ async def take_album(context: BotContext, album: Album) -> None:
         await answer(leader, note)
     if not refs:
         raise UnsupportedMedia(leader.message_id)
-    if not instruction.prompt and instruction.command is None:
+    if instruction.bare:
         await keep_pending(context, leader, requester, refs)
         return
     prompt, ratio = split_aspect_ratio(instruction.prompt)
