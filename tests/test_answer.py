@@ -57,6 +57,21 @@ class TestImagesInOrder:
         result = read_answer(body, LIMIT)
         assert result.sources == [image] and result.text == "done"
 
+    def test_skipped_data_url_before_an_inline_image(self) -> None:
+        """A non-base64 `data:image/` (an SVG) before an inline image: both survive intact."""
+        image = png(16, 16, seed=7)
+        content = "vector: data:image/svg+xml,<svg/> raster: ![x](" + data_url(image) + ") end"
+        result = read_answer(answer(content), LIMIT)
+        assert result.sources == [image]
+        assert result.text == "vector: data:image/svg+xml,<svg/> raster:  end"
+
+    def test_inline_image_then_an_escaped_one(self) -> None:
+        """A raw inline image, then one whose payload JSON-escapes: both, in order."""
+        first, second = png(16, 16, seed=8), png(16, 16, seed=9)
+        wrapped = base64.encodebytes(second).decode()  # `\n` escapes in the JSON
+        content = f"![a]({data_url(first)}) ![b](data:image/png;base64,{wrapped})"
+        assert read_answer(answer(content), LIMIT).sources == [first, second]
+
 
 class TestEscapedJson:
     """Gateways that escape slashes or wrap base64 still parse, via the JSON path."""
@@ -82,6 +97,12 @@ class TestRefusals:
         """No image: no sources, and the text is kept for the user."""
         result = read_answer(answer("I cannot help with that."), LIMIT)
         assert result.sources == [] and result.text == "I cannot help with that."
+
+    def test_data_url_named_in_a_sentence(self) -> None:
+        """A refusal that mentions "data:image/" is relayed as text, not a broken answer."""
+        text = "I cannot return data:image/ URLs here."
+        result = read_answer(answer(text), LIMIT)
+        assert result.sources == [] and result.text == text
 
     def test_null_content_without_images(self) -> None:
         """`content: null` and nothing else: no image, no text."""

@@ -81,7 +81,7 @@ def _lift_data_urls(body: bytes, max_image_bytes: int) -> tuple[bytes, list[byte
     """Decode unescaped base64 data URLs in place; the body with markers, and the images."""
     lifted: list[bytes] = []
     pieces: list[bytes] = []
-    pos = 0
+    pos = copied = 0  # where to search next; how much of `body` is in `pieces`
     view = memoryview(body)
     while (start := body.find(_DATA_PREFIX_BYTES, pos)) >= 0:
         comma = body.find(b",", start, start + 100)
@@ -94,11 +94,11 @@ def _lift_data_urls(body: bytes, max_image_bytes: int) -> tuple[bytes, list[byte
             continue
         _check_size(end - comma - 1, max_image_bytes)
         lifted.append(_decode(view[comma + 1 : end]))
-        pieces += (body[pos : comma + 1], f"{_LIFTED}{len(lifted) - 1}".encode())
-        pos = end
+        pieces += (body[copied : comma + 1], f"{_LIFTED}{len(lifted) - 1}".encode())
+        pos = copied = end
     if not lifted:
         return body, lifted
-    pieces.append(body[pos:])
+    pieces.append(body[copied:])
     return b"".join(pieces), lifted
 
 
@@ -202,8 +202,11 @@ def _scan_content(content: str, max_image_bytes: int) -> tuple[str, list[ImageSo
             pos = end + 1
         else:
             end = _first_of(content, _DATA_END, data)
-            found.append(_source(content, data, end, max_image_bytes))
-            kept.append(content[pos:data])
+            if _base64_comma(content, data, end) < 0:  # "data:image/" in a sentence: text
+                kept.append(content[pos:end])
+            else:
+                found.append(_source(content, data, end, max_image_bytes))
+                kept.append(content[pos:data])
             pos = end
     kept.append(content[pos:])
     return "".join(kept).strip(), found
@@ -228,13 +231,19 @@ def _source(text: str, start: int, end: int, max_image_bytes: int) -> ImageSourc
     """The image at text[start:end]: decoded bytes for a data URL, else the URL."""
     if not text.startswith("data:", start):
         return text[start:end]
-    comma = text.find(",", start, min(end, start + 200))
-    if comma < 0 or not text.startswith(";base64", comma - 7):
+    comma = _base64_comma(text, start, end)
+    if comma < 0:
         raise MalformedAnswer("data URL is not base64")
     if text.startswith(_LIFTED, comma + 1):
         return text[comma + 1 : end].encode()  # decoded already: `_unlift` swaps it back
     _check_size(end - comma - 1, max_image_bytes)
     return _decode(text[comma + 1 : end])
+
+
+def _base64_comma(text: str, start: int, end: int) -> int:
+    """The comma of the `data:…;base64,` URL at text[start:end], or -1 if it is not one."""
+    comma = text.find(",", start, min(end, start + 200))
+    return comma if comma >= 0 and text.startswith(";base64", comma - 7) else -1
 
 
 def _decode(payload: str | memoryview) -> bytes:
