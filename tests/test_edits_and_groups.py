@@ -204,6 +204,21 @@ class TestAlbums:
         assert request.images == [image]
         assert any("skipped" in t for t in texts_to(telegram, 1))
 
+    async def test_album_of_videos_gets_one_answer(
+        self, bot: Runtime, telegram, gateway, ann, private
+    ) -> None:
+        """No image in the album at all: one explanation, not a "skipped" note as well."""
+        for index in range(2):
+            video = {"file_id": f"v{index}", "file_unique_id": f"v{index}", "width": 1}
+            video |= {"height": 1, "duration": 1}
+            caption = {"caption": "merge"} if index == 0 else {}
+            telegram.send_message(ann, private, video=video, media_group_id="g9", **caption)
+        [message] = await telegram.wait_for_sent(1)
+        await asyncio.sleep(0.3)  # room for a second message, which must not come
+        assert texts_to(telegram, 1) == [message["text"]]
+        assert "skipped" not in message["text"]
+        assert gateway.requests == []
+
 
 class TestPending:
     """Images without a caption wait for the user's next text."""
@@ -255,6 +270,20 @@ class TestPending:
         telegram.send_text(ann, private, "second try")
         _, second = await gateway.wait_for_requests(2)
         assert second.images == [image]
+
+    async def test_unusable_pending_image_is_dropped(
+        self, bot: Runtime, telegram, gateway, ann, private
+    ) -> None:
+        """A pending image over 20 MB fails the text once; the next text starts afresh."""
+        big = b"\x89PNG\r\n\x1a\n" + bytes(21 * 1024 * 1024)
+        telegram.send_document(ann, private, big, file_name="big.png", mime_type="image/png")
+        await telegram.wait_for_sent(1)
+        telegram.send_text(ann, private, "make it blue")
+        [_, refused] = await telegram.wait_for_sent(1, count=2)
+        assert "20 MB" in refused["text"]
+        telegram.send_text(ann, private, "a blue tree")
+        [request] = await gateway.wait_for_requests(1)
+        assert request.images == [] and request.prompt == "a blue tree"
 
     async def test_pending_images_survive_a_restart(
         self, start_bot: StartBot, telegram, gateway, ann, private
@@ -316,6 +345,19 @@ class TestButtons:
         telegram.press_button(ann, result.result, buttons[0]["callback_data"])
         await telegram.wait_for("sendPhoto", count=2)
         assert len(gateway.requests) == 2
+
+    async def test_button_acknowledgement_lost(
+        self, bot: Runtime, telegram, gateway, ann, private
+    ) -> None:
+        """The spinner's answer is lost on the way (a dropped connection): the request runs."""
+        telegram.send_text(ann, private, "a lamp")
+        [result] = await telegram.wait_for("sendPhoto")
+        telegram.drop_next("answerCallbackQuery")
+        buttons = result.result["reply_markup"]["inline_keyboard"][0]
+        telegram.press_button(ann, result.result, buttons[0]["callback_data"])
+        await telegram.wait_for("sendPhoto", count=2)
+        assert len(gateway.requests) == 2
+        assert not any("wrong" in t for t in texts_to(telegram, 1))
 
     async def test_button_whose_inputs_are_gone(
         self, start_bot: StartBot, telegram, gateway, ann, private, tmp_path

@@ -142,6 +142,14 @@ class TestPending:
         await ledger.put_pending(1, 1, ["old"], now=0.0, ttl=600)
         assert await ledger.take_pending(1, 1, now=601.0) == []
 
+    async def test_take_during_a_put_waits_for_it(self, ledger: Ledger) -> None:
+        """A text handled while its photos are being kept still finds them."""
+        put = asyncio.create_task(ledger.put_pending(1, 1, ["a", "b"], now=0.0, ttl=600))
+        await asyncio.sleep(0)  # the put has sent its first statement
+        assert await ledger.take_pending(1, 1, now=1.0) == ["a", "b"]
+        assert await put == 2
+        assert await ledger.take_pending(1, 1, now=1.0) == []
+
     async def test_per_user_and_chat(self, ledger: Ledger) -> None:
         """One user's pending images are not another's, nor another chat's."""
         await ledger.put_pending(1, 1, ["mine"], now=0.0, ttl=600)

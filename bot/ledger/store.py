@@ -7,6 +7,7 @@ many coroutines reserve at once; no lock, no read-then-write race.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections import OrderedDict
@@ -120,6 +121,8 @@ class Ledger:
         self._writes: dict[int, int] = {}
         #: (user, chat) pairs with pending images, so most texts skip a query.
         self._pending = pending
+        #: Keeps each change of the pending images whole: a take never lands mid-put.
+        self._pending_lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path | str, *, migrate_upto: int | None = None) -> Ledger:
@@ -347,45 +350,48 @@ class Ledger:
         self, user_id: int, chat_id: int, file_ids: Sequence[str], *, now: float, ttl: float
     ) -> int:
         """Add images to the user's pending set in a chat, renewing its expiry; the count."""
-        await self._db.execute(
-            "DELETE FROM pending_images WHERE user_id = ? AND chat_id = ? AND expires_at < ?",
-            (user_id, chat_id, now),
-        )
-        await self._db.executemany(
-            "INSERT INTO pending_images (user_id, chat_id, file_id, expires_at) "
-            "VALUES (?, ?, ?, ?)",
-            [(user_id, chat_id, file_id, now + ttl) for file_id in file_ids],
-        )
-        await self._db.execute(
-            "UPDATE pending_images SET expires_at = ? WHERE user_id = ? AND chat_id = ?",
-            (now + ttl, user_id, chat_id),
-        )
-        row = await self._one(
-            "SELECT COUNT(*) FROM pending_images WHERE user_id = ? AND chat_id = ?",
-            (user_id, chat_id),
-        )
-        self._pending.add((user_id, chat_id))
+        self._pending.add((user_id, chat_id))  # from here on, a take waits for these rows
+        async with self._pending_lock:
+            await self._db.execute(
+                "DELETE FROM pending_images WHERE user_id = ? AND chat_id = ? AND expires_at < ?",
+                (user_id, chat_id, now),
+            )
+            await self._db.executemany(
+                "INSERT INTO pending_images (user_id, chat_id, file_id, expires_at) "
+                "VALUES (?, ?, ?, ?)",
+                [(user_id, chat_id, file_id, now + ttl) for file_id in file_ids],
+            )
+            await self._db.execute(
+                "UPDATE pending_images SET expires_at = ? WHERE user_id = ? AND chat_id = ?",
+                (now + ttl, user_id, chat_id),
+            )
+            row = await self._one(
+                "SELECT COUNT(*) FROM pending_images WHERE user_id = ? AND chat_id = ?",
+                (user_id, chat_id),
+            )
         return int(row[0])
 
     async def take_pending(self, user_id: int, chat_id: int, now: float) -> list[str]:
         """Remove and return the user's unexpired pending images in a chat, in order."""
         if (user_id, chat_id) not in self._pending:
             return []
-        self._pending.discard((user_id, chat_id))
-        async with self._db.execute(
-            "DELETE FROM pending_images WHERE user_id = ? AND chat_id = ? "
-            "RETURNING id, file_id, expires_at",
-            (user_id, chat_id),
-        ) as cursor:
-            rows = await cursor.fetchall()
+        async with self._pending_lock:
+            self._pending.discard((user_id, chat_id))
+            async with self._db.execute(
+                "DELETE FROM pending_images WHERE user_id = ? AND chat_id = ? "
+                "RETURNING id, file_id, expires_at",
+                (user_id, chat_id),
+            ) as cursor:
+                rows = await cursor.fetchall()
         return [str(r[1]) for r in sorted(rows) if float(r[2]) >= now]
 
     async def drop_pending(self, user_id: int, chat_id: int) -> int:
         """Forget the user's pending images in a chat; how many there were."""
-        self._pending.discard((user_id, chat_id))
-        cursor = await self._db.execute(
-            "DELETE FROM pending_images WHERE user_id = ? AND chat_id = ?", (user_id, chat_id)
-        )
+        async with self._pending_lock:
+            self._pending.discard((user_id, chat_id))
+            cursor = await self._db.execute(
+                "DELETE FROM pending_images WHERE user_id = ? AND chat_id = ?", (user_id, chat_id)
+            )
         return cursor.rowcount
 
     # -- helpers ----------------------------------------------------------------

@@ -6,7 +6,7 @@ import contextlib
 import re
 
 from telegram import CallbackQuery, Message, Update
-from telegram.error import BadRequest
+from telegram.error import TelegramError
 
 from bot import reports, texts
 from bot.domain import ImageJob, Requester
@@ -76,8 +76,8 @@ async def take(update: Update, context: BotContext) -> None:
 
 
 async def _acknowledge(query: CallbackQuery, text: str | None = None) -> None:
-    """Stop the button's spinner; Telegram refuses this for queries over ~15 s old."""
-    with contextlib.suppress(BadRequest):
+    """Stop the button's spinner (refused for old queries; a failure loses only the spinner)."""
+    with contextlib.suppress(TelegramError):  # only the spinner is lost; the work goes on
         await query.answer(text)
 
 

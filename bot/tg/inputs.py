@@ -85,19 +85,23 @@ class TelegramImages:
         self._bot = bot
         self._worker = worker
         self._limit = limit
-        self._prefetched: dict[str, asyncio.Task[InputImage]] = {}
+        #: Downloads started ahead of a job, each with the timer that drops it if unused.
+        self._prefetched: dict[str, tuple[asyncio.Task[InputImage], asyncio.TimerHandle]] = {}
 
     async def load(self, refs: Sequence[str]) -> list[InputImage]:
         """The images, in order; raise a `BadInput` subclass when one is unusable."""
-        tasks = [
-            self._prefetched.pop(ref) if ref in self._prefetched else self._start(ref)
-            for ref in refs
-        ]
+        tasks = [self._take_prefetched(ref) or self._start(ref) for ref in refs]
         try:
             return list(await asyncio.gather(*tasks))
         finally:
             for task in tasks:
                 task.cancel()  # no-op when done; stops siblings of a failed download
+
+    def _take_prefetched(self, ref: str) -> asyncio.Task[InputImage] | None:
+        task, timer = self._prefetched.pop(ref, (None, None))
+        if timer is not None:
+            timer.cancel()  # the timer holds the task, and so the image, until it fires
+        return task
 
     def _start(self, ref: str) -> asyncio.Task[InputImage]:
         return asyncio.ensure_future(self._fetch(ref))
@@ -108,13 +112,12 @@ class TelegramImages:
             return
         task = asyncio.ensure_future(self._fetch(ref))
         task.add_done_callback(_consume_exception)
-        self._prefetched[ref] = task
-        asyncio.get_running_loop().call_later(PREFETCH_TTL, self._forget, ref, task)
+        timer = asyncio.get_running_loop().call_later(PREFETCH_TTL, self._forget, ref)
+        self._prefetched[ref] = (task, timer)
 
-    def _forget(self, ref: str, task: asyncio.Task[InputImage]) -> None:
-        if self._prefetched.get(ref) is task:
-            del self._prefetched[ref]
-            task.cancel()
+    def _forget(self, ref: str) -> None:
+        task, _ = self._prefetched.pop(ref)
+        task.cancel()
 
     async def _fetch(self, ref: str) -> InputImage:
         try:

@@ -19,7 +19,16 @@ from telegram import Message, Update
 
 from bot import texts
 from bot.domain import ImageJob, Requester
-from bot.errors import BadInput, BotError, EmptyPrompt, UnsupportedMedia
+from bot.errors import (
+    BadInput,
+    BotError,
+    EmptyPrompt,
+    InputImageInvalid,
+    InputImageTooLarge,
+    InputImageTooManyPixels,
+    InputsGone,
+    UnsupportedMedia,
+)
 from bot.prompt import is_blank, split_aspect_ratio
 from bot.tg.addressing import Instruction
 from bot.tg.albums import Album
@@ -80,9 +89,11 @@ async def _submit_pending(
     ratio: str | None,
     pending: list[str],
 ) -> None:
-    """Run the job on the user's waiting images; if it cannot run, they keep waiting."""
+    """Run the job on the user's waiting images; unless they are unusable, a failure keeps them."""
     try:
         await submit(context, message, requester, hd, prompt, ratio, pending)
+    except (InputImageInvalid, InputImageTooLarge, InputImageTooManyPixels, InputsGone):
+        raise  # the images themselves are unusable: keeping them would fail every text
     except BotError:
         await context.deps.ledger.put_pending(
             requester.user_id, requester.chat_id, pending, now=time.time(), ttl=PENDING_TTL
@@ -120,12 +131,12 @@ async def take_album(context: BotContext, album: Album) -> None:
     requester = requester_of(leader)
     await deps.service.admit(requester)
     refs = [ref for part, _ in album.ordered() if (ref := image_ref(part)) is not None]
+    if not refs:
+        raise UnsupportedMedia(leader.message_id)
     skipped = len(album.parts) - len(refs)
     if skipped:
         note = texts.tr(requester.language, "album_skipped", count=skipped)
         await answer(leader, note)
-    if not refs:
-        raise UnsupportedMedia(leader.message_id)
     if instruction.bare:
         await keep_pending(context, leader, requester, refs)
         return
