@@ -230,15 +230,21 @@ async def running(
 
 
 async def _stop(runtime: Runtime) -> None:
-    """Stop taking updates, let running jobs finish within the grace period, stop PTB."""
+    """Stop taking updates; what is in hand gets the grace period to finish, then is cut off.
+
+    PTB's `stop()` waits for every update already taken, whether or not it has reached a job
+    yet: an album still being collected is merged once its quiet time has passed.
+    """
     application = runtime.application
     if application.updater is not None and application.updater.running:
         await application.updater.stop()
-    cancelled = await runtime.tracker.drain(runtime.settings.shutdown_grace)
-    if cancelled:
-        log.warning("%d request(s) did not finish in time", cancelled)
-    if application.running:
-        await application.stop()
+    if not application.running:
+        return
+    stopping = asyncio.ensure_future(application.stop())
+    done, _ = await asyncio.wait({stopping}, timeout=runtime.settings.shutdown_grace)
+    if not done:
+        log.warning("%d request(s) did not finish in time", runtime.tracker.cancel())
+    await stopping
 
 
 async def receive_updates(application: Application, settings: Settings) -> None:  # type: ignore[type-arg]

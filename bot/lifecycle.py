@@ -1,4 +1,4 @@
-"""Tracking running jobs so a stop can let them finish, within a grace period."""
+"""Tracking running jobs, so a stop can cut off those that outlast the grace period."""
 
 from __future__ import annotations
 
@@ -9,12 +9,10 @@ from typing import Any
 
 
 class JobTracker:
-    """Knows which tasks are running a job; `drain()` waits for them, then cancels."""
+    """Knows which tasks are running a job, so a stop past its grace period can end them."""
 
     def __init__(self) -> None:
         self._running: set[asyncio.Task[Any]] = set()
-        self._idle = asyncio.Event()
-        self._idle.set()
 
     @property
     def running(self) -> int:
@@ -28,23 +26,13 @@ class JobTracker:
         if task is None:
             raise RuntimeError("track() needs a running task")
         self._running.add(task)
-        self._idle.clear()
         try:
             yield
         finally:
             self._running.discard(task)
-            if not self._running:
-                self._idle.set()
 
-    async def drain(self, grace: float) -> int:
-        """Wait up to `grace` seconds for running jobs, then cancel the rest; how many."""
-        try:
-            await asyncio.wait_for(self._idle.wait(), grace)
-            return 0
-        except TimeoutError:
-            pass
-        tasks = list(self._running)
-        for task in tasks:
+    def cancel(self) -> int:
+        """Cancel every running job (each tells its user); how many there were."""
+        for task in self._running:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        return len(tasks)
+        return len(self._running)

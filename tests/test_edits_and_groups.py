@@ -204,6 +204,20 @@ class TestAlbums:
         assert request.images == [image]
         assert any("skipped" in t for t in texts_to(telegram, 1))
 
+    async def test_album_in_hand_when_the_bot_stops(
+        self, start_bot: StartBot, telegram, gateway, ann, private
+    ) -> None:
+        """Parts received just before a stop are still merged and delivered, not dropped."""
+        images = [png(30, 30, seed=70 + i) for i in range(2)]
+        async with start_bot():
+            telegram.send_photo(ann, private, images[0], media_group_id="g10", caption="merge")
+            telegram.send_photo(ann, private, images[1], media_group_id="g10")
+            while telegram.pending_updates:  # noqa: ASYNC110 - until the bot confirms both
+                await asyncio.sleep(0.01)
+        [request] = gateway.requests
+        assert request.images == images
+        assert telegram.calls_of("sendPhoto")
+
     async def test_album_of_videos_gets_one_answer(
         self, bot: Runtime, telegram, gateway, ann, private
     ) -> None:

@@ -1,13 +1,13 @@
 """Albums: the parts of a media group arrive as separate updates, possibly in different
 `getUpdates` batches, with the caption on any one part. They are collected per chat and
-`media_group_id`, and handed over as one album once no part has arrived for `QUIET`
-seconds.
+`media_group_id`. The handler of the part that opens an album waits until no part has
+arrived for `QUIET` seconds and then takes the whole album: the work stays inside an update's
+handler, so a stopping bot waits for it like for any other update.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from telegram import Message
@@ -22,8 +22,10 @@ QUIET = 0.9
 class Album:
     """The parts of one media group seen so far, with their instructions."""
 
+    key: tuple[int, str]
     parts: list[tuple[Message, Instruction]] = field(default_factory=list)
-    timer: asyncio.TimerHandle | None = None
+    #: Set when a part arrives, so the collector knows to wait another quiet period.
+    grown: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def addressed(self) -> bool:
@@ -46,28 +48,29 @@ class Album:
 
 
 class AlbumCollector:
-    """Gathers media-group parts and calls `on_complete` once per finished album."""
+    """Gathers media-group parts; the part that opens an album waits for the rest."""
 
     def __init__(self, quiet: float = QUIET) -> None:
         self._quiet = quiet
         self._albums: dict[tuple[int, str], Album] = {}
 
-    def add(
-        self, message: Message, instruction: Instruction, on_complete: Callable[[Album], object]
-    ) -> Album:
-        """Add a part; `on_complete(album)` runs `quiet` seconds after the last part."""
+    def add(self, message: Message, instruction: Instruction) -> tuple[Album, bool]:
+        """Add a part; the album so far, and whether this part opened it."""
         assert message.media_group_id is not None
         key = (message.chat_id, message.media_group_id)
-        album = self._albums.setdefault(key, Album())
+        opened = key not in self._albums
+        album = self._albums.setdefault(key, Album(key))
         album.parts.append((message, instruction))
-        if album.timer is not None:
-            album.timer.cancel()
-        album.timer = asyncio.get_running_loop().call_later(
-            self._quiet, self._complete, key, on_complete
-        )
-        return album
+        album.grown.set()
+        return album, opened
 
-    def _complete(self, key: tuple[int, str], on_complete: Callable[[Album], object]) -> None:
-        album = self._albums.pop(key, None)
-        if album is not None:
-            on_complete(album)
+    async def complete(self, album: Album) -> Album:
+        """Wait until no part has come for `quiet` seconds; the album, now closed."""
+        while True:
+            try:
+                await asyncio.wait_for(album.grown.wait(), self._quiet)
+            except TimeoutError:
+                break
+            album.grown.clear()
+        del self._albums[album.key]
+        return album

@@ -15,7 +15,7 @@ import contextlib
 import time
 from collections.abc import Sequence
 
-from telegram import Message, Update
+from telegram import Message
 
 from bot import texts
 from bot.domain import ImageJob, Requester
@@ -101,18 +101,10 @@ async def _submit_pending(
         raise
 
 
-async def take_album_part(
-    context: BotContext, update: Update, message: Message, instruction: Instruction
-) -> None:
-    """Collect one part of an album; the whole album is taken once complete."""
+async def take_album_part(context: BotContext, message: Message, instruction: Instruction) -> None:
+    """Collect one part of an album; the part that opened it takes the whole album."""
     deps = context.deps
-
-    def complete(album: Album) -> None:
-        leader = album.leader()[0]
-        reported = update if leader is message else Update(update.update_id, message=leader)
-        context.application.create_task(take_album(context, album), update=reported)
-
-    album = deps.albums.add(message, instruction, complete)
+    album, opened = deps.albums.add(message, instruction)
     requester = requester_of(message)
     if album.addressed and await deps.access.allows(requester.user_id, requester.chat_id):
         for part, _ in album.parts:
@@ -120,6 +112,9 @@ async def take_album_part(
                 ref = image_ref(part)
                 if ref is not None:
                     deps.images.prefetch(ref)
+    if not opened:
+        return
+    await take_album(context, await deps.albums.complete(album))
 
 
 async def take_album(context: BotContext, album: Album) -> None:
