@@ -37,6 +37,8 @@ is logged with its traceback and the user gets a generic apology.
 
 from __future__ import annotations
 
+from bot.domain import Usage
+
 
 class BotError(Exception):
     """Base class of every error the user may be told about."""
@@ -132,6 +134,8 @@ class GatewayError(BotError):
     """The image gateway failed; nothing is charged."""
 
     retryable = False
+    #: Token usage, when the gateway did answer (no image, or none could be fetched).
+    usage: Usage | None = None
 
 
 class GatewayStatusError(GatewayError):
@@ -188,9 +192,10 @@ class MalformedAnswer(GatewayError):
 class NoImage(GatewayError):
     """A valid answer that carries no image: the model's text is relayed."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, usage: Usage | None = None) -> None:
         super().__init__("answer carries no image")
         self.text = text
+        self.usage = usage
 
 
 class ResultDownloadFailed(GatewayError):

@@ -26,7 +26,16 @@ from typing import Protocol
 
 from bot.access import AccessPolicy
 from bot.config import Settings
-from bot.domain import GatewayResult, ImageJob, InputImage, JobKind, JobResult, Requester, Status
+from bot.domain import (
+    GatewayResult,
+    ImageJob,
+    InputImage,
+    JobKind,
+    JobResult,
+    Requester,
+    Status,
+    Usage,
+)
 from bot.errors import (
     AccessDenied,
     BadInput,
@@ -179,10 +188,12 @@ class ImageService:
                     aspect_ratio=job.aspect_ratio,
                 )
         except NoImage as exc:
-            await self._settle(request_id, job, started, Status.NO_IMAGE, exc.text or "no image")
+            text = exc.text or "no image"
+            await self._settle(request_id, job, started, Status.NO_IMAGE, text, usage=exc.usage)
             raise
         except BaseException as exc:  # failures, bugs and cancellation alike release the units
-            await self._settle(request_id, job, started, Status.FAILED, _describe(exc))
+            usage = exc.usage if isinstance(exc, GatewayError) else None
+            await self._settle(request_id, job, started, Status.FAILED, _describe(exc), usage=usage)
             raise
 
     async def _settle(
@@ -194,15 +205,19 @@ class ImageService:
         error: str | None = None,
         *,
         result: GatewayResult | None = None,
+        usage: Usage | None = None,
         sent: int = 0,
     ) -> None:
-        """Record the outcome; the gateway's cost counts whenever it made an image."""
+        """Record the outcome; the gateway's cost counts whenever it made an image.
+
+        `usage` is the gateway's token count when it answered without a usable image.
+        """
         latency = time.monotonic() - started
         settle = self._ledger.settle(
             request_id,
             status,
             error=error[:1000] if error else None,
-            usage=result.usage if result else None,
+            usage=result.usage if result else usage,
             cost=self._price(job) if result else 0.0,
             images=len(result.images) if status is Status.OK and result else 0,
             latency_ms=round(latency * 1000),

@@ -52,6 +52,7 @@ async def client_for(fake: gw.FakeGateway, worker: ImageWorker) -> AsyncIterator
         base_url: str | None = None,
         key: str = "test-key",
         min_attempt: float = 10.0,
+        backoff: float = 0.05,
     ) -> GatewayClient:
         session = http.client(32, fake.url)
         clients.append(session)
@@ -62,7 +63,7 @@ async def client_for(fake: gw.FakeGateway, worker: ImageWorker) -> AsyncIterator
             api_key=key,
             group="default",
             timeout=timeout,
-            backoff=0.05,
+            backoff=backoff,
             min_attempt=min_attempt,
         )
 
@@ -210,6 +211,14 @@ class TestErrors:
         await client_for().generate(model="m", prompt="p")
         first, second = fake.requests
         assert second.at - first.at >= 0.5
+
+    async def test_retry_after_zero_still_backs_off(self, fake, client_for) -> None:
+        """`Retry-After: 0` again and again: the attempts are still spaced out, growing."""
+        fake.enqueue(gw.error(429, retry_after=0), gw.error(429, retry_after=0), gw.markdown(png()))
+        await client_for(backoff=0.2).generate(model="m", prompt="p")
+        first, second, third = fake.requests
+        assert second.at - first.at >= 0.1
+        assert third.at - second.at >= 0.2
 
     async def test_retry_after_beyond_the_deadline_gives_up(self, fake, client_for) -> None:
         """A `Retry-After` longer than the time left ends the request now."""

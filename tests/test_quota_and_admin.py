@@ -6,6 +6,7 @@ import asyncio
 import csv
 import io
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -136,6 +137,27 @@ class TestQuotaThroughTheBot:
             telegram.send_text(ann, telegram.private_chat(ann), "three")
             await telegram.wait_for("sendPhoto")
             assert "today's 1 images" in await say(telegram, ann, "four")
+
+    async def test_token_usage_of_answers_without_an_image_is_stored(
+        self, start_bot: StartBot, telegram: FakeTelegram, gateway: FakeGateway
+    ) -> None:
+        """A refusal and an image link that 404s: no charge, but the tokens are recorded."""
+        usage = {"prompt_tokens": 7, "completion_tokens": 8, "total_tokens": 15}
+        gateway.enqueue(
+            gw.text("I won't", usage=usage),
+            gw.markdown_urls(f"{gateway.url}/files/missing.png", usage=usage),
+        )
+        ann = telegram.user(1)
+        async with start_bot() as runtime:
+            assert "won't" in await say(telegram, ann, "one")
+            assert "downloaded" in await say(telegram, ann, "two")
+            path = runtime.settings.database_path
+        with sqlite3.connect(path) as db:
+            rows = db.execute(
+                "SELECT status, cost, prompt_tokens, completion_tokens, total_tokens "
+                "FROM requests ORDER BY id"
+            ).fetchall()
+        assert rows == [("no_image", 0.0, 7, 8, 15), ("failed", 0.0, 7, 8, 15)]
 
     async def test_quota_command(
         self, start_bot: StartBot, telegram: FakeTelegram, gateway: FakeGateway

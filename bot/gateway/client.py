@@ -180,7 +180,7 @@ class GatewayClient:
         answer = await self._worker.run_sized(len(raw), read_answer, raw, MAX_IMAGE_BYTES)
         del raw
         if not answer.sources:
-            raise NoImage(self._scrub(answer.text))
+            raise NoImage(self._scrub(answer.text), answer.usage)
         results: list[GeneratedImage] = []
         failures: list[ResultDownloadFailed] = []
         for source in answer.sources[:MAX_RESULT_IMAGES]:
@@ -189,6 +189,7 @@ class GatewayClient:
             except ResultDownloadFailed as exc:  # the call is paid for: keep what did come
                 failures.append(exc)
         if not results:
+            failures[0].usage = answer.usage
             raise failures[0]
         if failures:
             log.warning("%d of the answer's images could not be used", len(failures))
@@ -213,10 +214,10 @@ class GatewayClient:
         """Seconds to wait before the next attempt, or None when it must not be retried."""
         if not exc.retryable:
             return None
+        backoff = min(BACKOFF_CAP, self._backoff * 2.0 ** (attempt - 1)) * random.uniform(0.5, 1)
         if isinstance(exc, GatewayRateLimited) and exc.retry_after is not None:
-            return float(exc.retry_after)
-        backoff = min(BACKOFF_CAP, self._backoff * 2.0 ** (attempt - 1))
-        return backoff * random.uniform(0.5, 1.0)
+            return max(float(exc.retry_after), backoff)  # `Retry-After: 0` is no reason to hammer
+        return backoff
 
     async def _call(self, body: bytes, deadline: float) -> bytes:
         # Each attempt gets half the deadline, so a hung connection can be retried once.
