@@ -13,7 +13,7 @@ from PIL import Image
 from bot.app import Runtime
 from tests.conftest import StartBot
 from tests.fakes import gateway as gw
-from tests.fakes.images import corrupt_image, jpeg, png, webp
+from tests.fakes.images import big_png, corrupt_image, jpeg, png, webp
 from tests.fakes.telegram import FakeTelegram
 
 BOT = "flash_test_bot"
@@ -548,6 +548,20 @@ class TestBadInput:
         [message] = await telegram.wait_for_sent(1)
         assert "20 MB" in message["text"] and "smaller" in message["text"]
         assert gateway.requests == []
+
+    async def test_local_bot_api_server_lifts_the_limit(
+        self, start_bot: StartBot, telegram, gateway, ann, private, tmp_path
+    ) -> None:
+        """TELEGRAM_LOCAL_MODE: a 25 MB image is read from the server's disk, byte for byte."""
+        image = big_png(25 * 1024 * 1024)
+        telegram.local_dir = tmp_path
+        async with start_bot(telegram_local_mode=True):
+            telegram.send_document(
+                ann, private, image, file_name="big.png", mime_type="image/png", caption="crop"
+            )
+            [request] = await gateway.wait_for_requests(1, timeout=30)
+        assert request.images == [image]
+        assert telegram.downloads == []  # nothing went over HTTP
 
     async def test_empty_instruction_on_a_photo(
         self, bot: Runtime, telegram, gateway, ann, private

@@ -6,9 +6,9 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
-from telegram import Bot, Document, Message
+from telegram import Bot, Document, File, Message
 from telegram.error import BadRequest, TelegramError
 
 from bot.domain import InputImage
@@ -124,17 +124,23 @@ class TelegramImages:
             file = await retrying(lambda: self._bot.get_file(ref))
             if file.file_size and file.file_size > self._limit:
                 raise InputImageTooLarge(ref)
-            data = bytes(await retrying(file.download_as_bytearray))
+            data = await self._download(file)
         except BadRequest as exc:
             if "too big" in exc.message.lower():
                 raise InputImageTooLarge(ref) from None
             raise InputsGone(ref) from None
-        except TelegramError as exc:
+        except (TelegramError, OSError) as exc:
             log.warning("download of an input image failed: %s", exc)
             raise InputDownloadFailed(ref) from None
         info = await self._worker.run(inspect, data)
         payload, mime = await self._worker.run(for_gateway, data, info)
         return InputImage(payload, mime)
+
+    async def _download(self, file: File) -> bytes:
+        """The file's bytes: over HTTP, or from the disk a local Bot API server shares."""
+        if self._bot.local_mode and file.file_path:
+            return await self._worker.run(Path(file.file_path).read_bytes)  # PTB would block
+        return bytes(await retrying(file.download_as_bytearray))
 
 
 def _consume_exception(task: asyncio.Task[InputImage]) -> None:

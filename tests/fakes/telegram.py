@@ -76,7 +76,7 @@ import traceback
 import urllib.parse
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import aiohttp
@@ -1271,6 +1271,9 @@ class FakeTelegram:
 
         # files
         self._files: dict[str, StoredFile] = {}
+        #: Local mode (`--local` Bot API server): getFile writes the file here and answers
+        #: its absolute path, with no 20 MB limit. None: files are served over HTTP.
+        self.local_dir: Path | None = None
         self._files_by_path: dict[str, StoredFile] = {}
         self._blobs: dict[bytes, bytes] = {}
         self._photo_cache: dict[bytes, _PhotoInfo] = {}
@@ -2399,6 +2402,10 @@ class FakeTelegram:
         stored = self._files.get(str(call.params.get("file_id") or ""))
         if stored is None:
             raise ApiError(400, "Bad Request: invalid file_id")
+        if self.local_dir is not None:
+            path = self.local_dir / stored.file_unique_id
+            path.write_bytes(stored.data)
+            return {**stored.identity(), "file_path": str(path.resolve())}
         if stored.file_size > GET_FILE_LIMIT:
             raise ApiError(400, "Bad Request: file is too big")
         return stored.identity()
