@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Protocol
@@ -96,12 +96,18 @@ class ImageService:
 
     @asynccontextmanager
     async def run(
-        self, job: ImageJob, *, on_queued: OnQueued | None = None
+        self,
+        job: ImageJob,
+        *,
+        on_queued: OnQueued | None = None,
+        on_started: Callable[[], object] | None = None,
     ) -> AsyncIterator[Outcome]:
         """Run `job`; the block delivers the result, and the ledger settles when it ends.
 
-        Raises a `BotError` subclass when no image can be made. The request is charged
-        only if the block completes: a delivery that fails costs the user nothing.
+        `on_queued(position)` if it has to wait for a gateway slot; `on_started()` once it
+        has one, right before its first request goes out. Raises a `BotError` subclass
+        when no image can be made. The request is charged only if the block completes: a
+        delivery that fails costs the user nothing.
         """
         who = job.requester
         record = NewRequest(
@@ -123,7 +129,7 @@ class ImageService:
         async with self._in_flight.claim(who.user_id):
             request_id = await self._reserve(record, job)
             started = time.monotonic()
-            result = await self._generate(request_id, job, started, on_queued)
+            result = await self._generate(request_id, job, started, on_queued, on_started)
             outcome = Outcome(JobResult(request_id, result.images))
             try:
                 yield outcome
@@ -175,11 +181,18 @@ class ImageService:
         return request_id
 
     async def _generate(
-        self, request_id: int, job: ImageJob, started: float, on_queued: OnQueued | None
+        self,
+        request_id: int,
+        job: ImageJob,
+        started: float,
+        on_queued: OnQueued | None,
+        on_started: Callable[[], object] | None,
     ) -> GatewayResult:
         """The gateway's images; a failure settles the request (units released) and raises."""
         try:
             async with self._slots.slot(on_queued):  # inputs are held in memory only in a slot
+                if on_started is not None:
+                    on_started()
                 images = await self._loader.load(job.images)
                 return await self._gateway.generate(
                     model=self._model(job),

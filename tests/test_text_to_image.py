@@ -212,6 +212,9 @@ class TestConcurrency:
         notices = [m for m in telegram.sent_messages(2) if "queue" in m.get("text", "")]
         assert len(notices) == 1 and "number 1" in notices[0]["text"]
         assert telegram.calls_of("deleteMessage")  # the notice is removed once it runs
+        # Bob's chat shows "sending photo…" once his request runs, not while it waits.
+        bobs_status = [c for c in telegram.calls_of("sendChatAction") if to_chat(2)(c)]
+        assert bobs_status[0].at - gateway.requests[0].at >= 1.0  # Ann's 1.5 s came first
 
     async def test_third_request_in_flight_is_refused(
         self, bot: Runtime, telegram: FakeTelegram, gateway: FakeGateway

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from telegram import Bot, InlineKeyboardMarkup, InputFile, Message, ReplyParameters
 from telegram.constants import ChatAction
@@ -31,8 +31,11 @@ CHAT_ACTION_EVERY = 4.0
 @contextlib.asynccontextmanager
 async def chat_action(
     bot: Bot, chat_id: int, action: str = ChatAction.UPLOAD_PHOTO
-) -> AsyncIterator[None]:
-    """Show `action` in the chat, renewed every 4 s, while the block runs."""
+) -> AsyncIterator[Callable[[], None]]:
+    """Yield `show()`: once called, `action` shows in the chat, renewed every 4 s, until the
+    block ends. (Called when the work starts, it lets the work's first request go first.)
+    """
+    shown: list[asyncio.Task[None]] = []
 
     async def renew() -> None:
         while True:
@@ -40,13 +43,17 @@ async def chat_action(
                 await bot.send_chat_action(chat_id, action)
             await asyncio.sleep(CHAT_ACTION_EVERY)
 
-    task = asyncio.create_task(renew())
+    def show() -> None:
+        if not shown:
+            shown.append(asyncio.create_task(renew()))
+
     try:
-        yield
+        yield show
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        for task in shown:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 class Delivery:

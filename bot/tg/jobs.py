@@ -52,8 +52,8 @@ async def run_job(context: BotContext, job: ImageJob) -> None:
     with deps.tracker.track():
         try:
             async with (
-                chat_action(context.bot, chat_id),
-                deps.service.run(job, on_queued=tell_position) as outcome,
+                chat_action(context.bot, chat_id) as show_status,
+                deps.service.run(job, on_queued=tell_position, on_started=show_status) as outcome,
             ):
                 await clear_notes()
                 outcome.bytes_delivered = await deps.delivery.send(
