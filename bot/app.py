@@ -86,17 +86,22 @@ def sending_request(root: str, *, aiohttp: bool = True) -> HTTPXRequest:
 
 def telegram_requests(settings: Settings) -> tuple[HTTPXRequest, HTTPXRequest]:
     """The HTTP clients for sending and for polling, which `running` closes."""
-    return sending_request(settings.telegram_root), _polling_request()
+    return sending_request(settings.telegram_root), _polling_request(settings.telegram_root)
 
 
-def _polling_request() -> HTTPXRequest:
-    """The one long-poll connection: plain httpx, whose errors PTB's Updater reads right.
+def _polling_request(root: str) -> HTTPXRequest:
+    """The one long-poll connection, over the same transport as sending (see `bot.http`).
 
-    Over the aiohttp transport a dropped connection surfaces as a connect timeout, which
-    the Updater retries at once, in a hot loop; plain httpx reports it as a network error,
-    which it retries with a growing pause.
+    A dropped connection must reach PTB's Updater as a network error, which it retries
+    with a growing pause, not as a timeout, which it retries at once: `http.Transport`
+    sees to that.
     """
-    return HTTPXRequest(connection_pool_size=1, read_timeout=10.0, connect_timeout=10.0)
+    return HTTPXRequest(
+        connection_pool_size=1,
+        read_timeout=10.0,
+        connect_timeout=10.0,
+        httpx_kwargs={"transport": http.transport(1, root)},
+    )
 
 
 def build_application(

@@ -25,6 +25,27 @@ def proxy_for(url: str) -> httpx.Proxy | None:
     return httpx.Proxy(proxy) if proxy else None
 
 
+class Transport(AiohttpTransport):
+    """`AiohttpTransport` that reports a dropped connection as one, not as a timeout.
+
+    httpx-aiohttp maps every `aiohttp.ClientConnectionError` (a refused connection, a
+    reset, a server that hung up) to `httpx.ConnectTimeout`; callers that treat a timeout
+    differently from a network error (PTB's long polling retries timeouts at once, other
+    network errors after a growing pause) need the truth.
+    """
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return await super().handle_async_request(request)
+        except httpx.ConnectTimeout as exc:
+            cause = exc.__cause__
+            if isinstance(cause, TimeoutError) or not isinstance(cause, aiohttp.ClientError):
+                raise
+            if isinstance(cause, aiohttp.ClientConnectorError):
+                raise httpx.ConnectError(str(exc), request=request) from cause
+            raise httpx.NetworkError(str(exc), request=request) from cause
+
+
 def transport(max_connections: int, target: str) -> AiohttpTransport:
     """An httpx transport over one aiohttp session, proxied as the environment says."""
 
@@ -32,7 +53,7 @@ def transport(max_connections: int, target: str) -> AiohttpTransport:
         connector = aiohttp.TCPConnector(limit=max_connections, keepalive_timeout=30)
         return aiohttp.ClientSession(connector=connector)
 
-    return AiohttpTransport(client=session, proxy=proxy_for(target))
+    return Transport(client=session, proxy=proxy_for(target))
 
 
 def client(max_connections: int, target: str) -> httpx.AsyncClient:

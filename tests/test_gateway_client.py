@@ -3,7 +3,9 @@ form, every error class and its retry rule."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import socket
 import time
 from collections.abc import AsyncIterator
 
@@ -367,3 +369,30 @@ class TestDownloads:
         with pytest.raises((ResultDownloadFailed, GatewayTimeout)):
             await client_for(timeout=1.0).generate(model="m", prompt="p")
         assert time.monotonic() - started < 1.6
+
+
+class TestTransport:
+    """Connection failures over the aiohttp transport keep their nature (see `bot.http`)."""
+
+    async def test_hang_up_is_a_network_error_not_a_timeout(self) -> None:
+        """A server that closes the connection unanswered: `NetworkError`, never a timeout."""
+
+        async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.close()
+
+        server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with server, http.client(1, "http://127.0.0.1") as client:
+            with pytest.raises(httpx.NetworkError) as caught:
+                await client.get(f"http://127.0.0.1:{port}/")
+        assert not isinstance(caught.value, httpx.TimeoutException)
+
+    async def test_refused_connection_is_a_connect_error(self) -> None:
+        """Nobody listening: `ConnectError`, never a timeout."""
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]  # bound, not listening: connections are refused
+            async with http.client(1, "http://127.0.0.1") as client:
+                with pytest.raises(httpx.ConnectError):
+                    await client.get(f"http://127.0.0.1:{port}/")
