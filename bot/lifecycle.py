@@ -13,6 +13,7 @@ class JobTracker:
 
     def __init__(self) -> None:
         self._running: set[asyncio.Task[Any]] = set()
+        self._closed = False
 
     @property
     def running(self) -> int:
@@ -26,13 +27,19 @@ class JobTracker:
         if task is None:
             raise RuntimeError("track() needs a running task")
         self._running.add(task)
+        if self._closed:  # the grace period is over: end at the first await, farewell included
+            task.cancel()
         try:
             yield
         finally:
             self._running.discard(task)
 
     def cancel(self) -> int:
-        """Cancel every running job (each tells its user); how many there were."""
+        """Cancel every running job, and any started from now on; how many were running.
+
+        Each cancelled job tells its user, and its request is recorded as failed.
+        """
+        self._closed = True
         for task in self._running:
             task.cancel()
         return len(self._running)

@@ -218,6 +218,35 @@ class TestAlbums:
         assert request.images == images
         assert telegram.calls_of("sendPhoto")
 
+    async def test_album_cut_off_when_the_stop_runs_out_of_time(
+        self, start_bot: StartBot, telegram, gateway, ann, private
+    ) -> None:
+        """An album in hand at a stop whose grace is spent: "interrupted", the stop is short."""
+        gateway.default = gw.markdown(png(), delay=8.0)
+        images = [png(30, 30, seed=80 + i) for i in range(2)]
+        async with start_bot(shutdown_grace=0.3):
+            telegram.send_photo(ann, private, images[0], media_group_id="g11", caption="merge")
+            telegram.send_photo(ann, private, images[1], media_group_id="g11")
+            while telegram.pending_updates:  # noqa: ASYNC110 - until the bot confirms both
+                await asyncio.sleep(0.01)
+            stopping = asyncio.get_running_loop().time()
+        assert asyncio.get_running_loop().time() - stopping < 4.0
+        assert any("restarted" in t for t in texts_to(telegram, 1))
+
+    async def test_album_error_replies_to_the_captioned_part(
+        self, bot: Runtime, telegram, gateway, ann, private
+    ) -> None:
+        """A refused merge is answered under the part that carries the caption, like a result."""
+        gateway.enqueue(gw.error(400, "blocked"))
+        first = telegram.send_photo(ann, private, png(20, 20, seed=90), media_group_id="g12")
+        captioned = telegram.send_photo(
+            ann, private, png(20, 20, seed=91), media_group_id="g12", caption="merge"
+        )
+        [refusal] = await telegram.wait_for_sent(1)
+        assert "blocked" in refusal["text"]
+        assert refusal["reply_to_message"]["message_id"] == captioned["message_id"]
+        assert first["message_id"] != captioned["message_id"]
+
     async def test_album_of_videos_gets_one_answer(
         self, bot: Runtime, telegram, gateway, ann, private
     ) -> None:
@@ -562,6 +591,17 @@ class TestBadInput:
             [request] = await gateway.wait_for_requests(1, timeout=30)
         assert request.images == [image]
         assert telegram.downloads == []  # nothing went over HTTP
+
+    async def test_local_mode_server_serving_files_over_http(
+        self, start_bot: StartBot, telegram, gateway, ann, private
+    ) -> None:
+        """TELEGRAM_LOCAL_MODE, but the server's files are not on this disk: fetched over HTTP."""
+        image = png(40, 40, seed=92)
+        async with start_bot(telegram_local_mode=True):
+            telegram.send_photo(ann, private, image, caption="crop")
+            [request] = await gateway.wait_for_requests(1)
+        assert request.images == [image]
+        assert telegram.downloads
 
     async def test_empty_instruction_on_a_photo(
         self, bot: Runtime, telegram, gateway, ann, private

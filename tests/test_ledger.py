@@ -150,6 +150,16 @@ class TestPending:
         assert await put == 2
         assert await ledger.take_pending(1, 1, now=1.0) == []
 
+    async def test_put_queued_behind_a_take_is_not_lost(self, ledger: Ledger) -> None:
+        """Photo, text, photo in quick succession: the second photo waits for the next text."""
+        first = asyncio.create_task(ledger.put_pending(1, 1, ["p1"], now=0.0, ttl=600))
+        await asyncio.sleep(0)
+        take = asyncio.create_task(ledger.take_pending(1, 1, now=1.0))
+        await asyncio.sleep(0)
+        second = asyncio.create_task(ledger.put_pending(1, 1, ["p2"], now=1.0, ttl=600))
+        assert (await first, await take, await second) == (1, ["p1"], 1)
+        assert await ledger.take_pending(1, 1, now=2.0) == ["p2"]
+
     async def test_per_user_and_chat(self, ledger: Ledger) -> None:
         """One user's pending images are not another's, nor another chat's."""
         await ledger.put_pending(1, 1, ["mine"], now=0.0, ttl=600)

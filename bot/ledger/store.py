@@ -369,6 +369,7 @@ class Ledger:
                 "SELECT COUNT(*) FROM pending_images WHERE user_id = ? AND chat_id = ?",
                 (user_id, chat_id),
             )
+            self._pending.add((user_id, chat_id))  # again: a take queued before us cleared it
         return int(row[0])
 
     async def take_pending(self, user_id: int, chat_id: int, now: float) -> list[str]:

@@ -62,7 +62,7 @@ async def take(update: Update, context: BotContext) -> None:
         return
     instruction = read_instruction(message, context.bot.bot)
     if message.media_group_id is not None:
-        await take_album_part(context, message, instruction)
+        await take_album_part(context, update, message, instruction)
         return
     if not instruction.addressed:
         return

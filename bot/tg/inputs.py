@@ -138,9 +138,17 @@ class TelegramImages:
 
     async def _download(self, file: File) -> bytes:
         """The file's bytes: over HTTP, or from the disk a local Bot API server shares."""
-        if self._bot.local_mode and file.file_path:
-            return await self._worker.run(Path(file.file_path).read_bytes)  # PTB would block
+        if self._bot.local_mode and file.file_path:  # PTB would read the disk on the loop
+            data = await self._worker.run(_read_local, file.file_path)
+            if data is not None:
+                return data
         return bytes(await retrying(file.download_as_bytearray))
+
+
+def _read_local(path: str) -> bytes | None:
+    """The file at `path` if it is on this machine's disk; None if the server serves it."""
+    local = Path(path)
+    return local.read_bytes() if local.is_file() else None
 
 
 def _consume_exception(task: asyncio.Task[InputImage]) -> None:

@@ -15,7 +15,7 @@ import contextlib
 import time
 from collections.abc import Sequence
 
-from telegram import Message
+from telegram import Message, Update
 
 from bot import texts
 from bot.domain import ImageJob, Requester
@@ -101,7 +101,9 @@ async def _submit_pending(
         raise
 
 
-async def take_album_part(context: BotContext, message: Message, instruction: Instruction) -> None:
+async def take_album_part(
+    context: BotContext, update: Update, message: Message, instruction: Instruction
+) -> None:
     """Collect one part of an album; the part that opened it takes the whole album."""
     deps = context.deps
     album, opened = deps.albums.add(message, instruction)
@@ -114,7 +116,15 @@ async def take_album_part(context: BotContext, message: Message, instruction: In
                     deps.images.prefetch(ref)
     if not opened:
         return
-    await take_album(context, await deps.albums.complete(album))
+    await deps.albums.complete(album)
+    leader = album.leader()[0]
+    try:
+        await take_album(context, album)
+    except BotError as error:
+        if leader is message:
+            raise
+        # Answered like the result: as a reply to the part whose caption asked.
+        await context.application.process_error(Update(update.update_id, message=leader), error)
 
 
 async def take_album(context: BotContext, album: Album) -> None:
