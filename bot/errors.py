@@ -92,6 +92,10 @@ class UnsupportedMedia(BadInput):
 class InputImageTooLarge(BadInput):
     """An input image is over the Bot API's download limit."""
 
+    def __init__(self, ref: str, limit: int) -> None:
+        super().__init__(ref)
+        self.limit = limit
+
 
 class InputImageTooManyPixels(BadInput):
     """An input image too large to decode safely (Pillow's decompression-bomb limit)."""

@@ -56,8 +56,8 @@ EN: dict[str, str] = {
         "picture with a caption saying what to change, or just text to draw something new."
     ),
     "input_too_large": (
-        "That image is larger than the 20 MB Telegram lets bots download. Please send a "
-        "smaller file, or send it as a photo instead of a file."
+        "That image is larger than the {limit} MB this bot can download from Telegram. "
+        "Please send a smaller file, or send it as a photo instead of a file."
     ),
     "input_invalid": (
         "I couldn't read that image: it seems damaged or isn't an image. Try another file."
@@ -168,7 +168,8 @@ ZH: dict[str, str] = {
         "或直接发送文字来生成新图片。"
     ),
     "input_too_large": (
-        "这张图片超过了 Telegram 允许机器人下载的 20 MB 上限。请发送更小的文件，或以照片形式发送。"
+        "这张图片超过了本机器人可从 Telegram 下载的 {limit} MB 上限。"
+        "请发送更小的文件，或以照片形式发送。"
     ),
     "input_invalid": "无法读取这张图片：文件可能已损坏或不是图片。请换一个文件。",
     "inputs_gone": "这个结果的原始图片已不可用，请重新发送。",

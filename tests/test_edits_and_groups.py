@@ -421,11 +421,14 @@ class TestGroups:
     """In groups the bot acts only when addressed, and stays silent otherwise."""
 
     async def test_chatter_is_ignored(self, bot: Runtime, telegram, gateway, ann, group) -> None:
-        """Plain text, photos with captions, and other bots' commands: silence."""
+        """Plain text, photos and albums with captions, other bots' and non-image commands."""
         telegram.send_text(ann, group, "what a nice day")
         telegram.send_photo(ann, group, png(10, 10), caption="my cat")
         telegram.send_text(ann, group, "/draw@other_bot a cat")
         telegram.send_photo(ann, group, png(10, 10, seed=1), media_group_id="gg", caption="holiday")
+        telegram.send_photo(ann, group, png(10, 10, seed=2), caption="/start")
+        telegram.send_photo(ann, group, png(10, 10, seed=3), media_group_id="gs", caption="/start")
+        telegram.send_photo(ann, group, png(10, 10, seed=4), media_group_id="gs")
         await settle()
         assert telegram.sent_messages(group["id"]) == []
         assert gateway.requests == []

@@ -52,7 +52,6 @@ _PLAIN: dict[type[BotError], str] = {
     NotAdmin: "admin_only",
     TooManyInFlight: "too_many_in_flight",
     UnsupportedMedia: "unsupported_media",
-    InputImageTooLarge: "input_too_large",
     InputImageInvalid: "input_invalid",
     InputsGone: "inputs_gone",
     GatewayUnreachable: "gateway_unreachable",
@@ -83,6 +82,8 @@ def explain(error: BotError, lang: str) -> str:
         )
     if isinstance(error, EmptyPrompt):
         return texts.tr(lang, "empty_edit" if error.editing else "empty_prompt")
+    if isinstance(error, InputImageTooLarge):
+        return texts.tr(lang, "input_too_large", limit=error.limit // 2**20)
     if isinstance(error, InputImageTooManyPixels):
         return texts.tr(lang, "too_many_pixels", width=error.width, height=error.height)
     if isinstance(error, NoImage):

@@ -13,7 +13,7 @@ from bot.domain import ImageJob, Requester
 from bot.errors import InputsGone
 from bot.tg.addressing import is_private, read_instruction
 from bot.tg.context import BotContext
-from bot.tg.intake import requester_of, take_album_part, take_message
+from bot.tg.intake import requester_of, take_album_part, take_message, take_other_command
 from bot.tg.jobs import AGAIN, HD, run_job
 from bot.tg.replies import answer
 
@@ -67,10 +67,7 @@ async def take(update: Update, context: BotContext) -> None:
     if not instruction.addressed:
         return
     if not instruction.wants_image:
-        if is_private(message):
-            requester = requester_of(message)
-            await context.deps.service.admit(requester)
-            await answer(message, texts.tr(requester.language, "unknown_command"))
+        await take_other_command(context, message)
         return
     await take_message(context, message, instruction)
 

@@ -123,11 +123,11 @@ class TelegramImages:
         try:
             file = await retrying(lambda: self._bot.get_file(ref))
             if file.file_size and file.file_size > self._limit:
-                raise InputImageTooLarge(ref)
+                raise InputImageTooLarge(ref, self._limit)
             data = await self._download(file)
         except BadRequest as exc:
             if "too big" in exc.message.lower():
-                raise InputImageTooLarge(ref) from None
+                raise InputImageTooLarge(ref, self._limit) from None
             raise InputsGone(ref) from None
         except (TelegramError, OSError) as exc:
             log.warning("download of an input image failed: %s", exc)

@@ -30,7 +30,7 @@ from bot.errors import (
     UnsupportedMedia,
 )
 from bot.prompt import is_blank, split_aspect_ratio
-from bot.tg.addressing import Instruction
+from bot.tg.addressing import Instruction, is_private
 from bot.tg.albums import Album
 from bot.tg.context import BotContext
 from bot.tg.inputs import image_ref, own_image
@@ -133,6 +133,9 @@ async def take_album(context: BotContext, album: Album) -> None:
         return
     deps = context.deps
     leader, instruction = album.leader()
+    if not instruction.wants_image:  # "/start" as the caption: as if sent alone
+        await take_other_command(context, leader)
+        return
     requester = requester_of(leader)
     await deps.service.admit(requester)
     refs = [ref for part, _ in album.ordered() if (ref := image_ref(part)) is not None]
@@ -147,6 +150,14 @@ async def take_album(context: BotContext, album: Album) -> None:
         return
     prompt, ratio = split_aspect_ratio(instruction.prompt)
     await submit(context, leader, requester, instruction.hd, prompt, ratio, refs)
+
+
+async def take_other_command(context: BotContext, message: Message) -> None:
+    """A command that is not for images where one was expected: explained in private only."""
+    if is_private(message):
+        requester = requester_of(message)
+        await context.deps.service.admit(requester)
+        await answer(message, texts.tr(requester.language, "unknown_command"))
 
 
 async def keep_pending(
