@@ -14,10 +14,11 @@ is logged with its traceback and the user gets a generic apology.
     │   └── BadInput                the message cannot become a request
     │       ├── UnsupportedAspectRatio
     │       ├── UnsupportedMedia    sticker, video, voice, non-image file
-    │       ├── InputImageTooLarge  over Telegram's 20 MB download limit
-    │       ├── InputImageTooManyPixels  too many pixels to decode safely
-    │       ├── InputImageInvalid   corrupt or not an image
-    │       ├── InputsGone          a button's original inputs are no longer available
+    │       ├── UnusableImage       an input image that will never work, however asked
+    │       │   ├── InputImageTooLarge  over the bot's download limit (20 MB)
+    │       │   ├── InputImageTooManyPixels  too many pixels to decode safely
+    │       │   ├── InputImageInvalid   corrupt or not an image
+    │       │   └── InputsGone      a button's original inputs are no longer available
     │       └── EmptyPrompt
     ├── TelegramFailed              Telegram would not give or take a file; nothing is charged
     │   ├── InputDownloadFailed     an input image could not be fetched
@@ -89,7 +90,11 @@ class UnsupportedMedia(BadInput):
     """A sticker, video, voice note or file that is not an image."""
 
 
-class InputImageTooLarge(BadInput):
+class UnusableImage(BadInput):
+    """An input image that no instruction can make work: the user must send another."""
+
+
+class InputImageTooLarge(UnusableImage):
     """An input image is over the Bot API's download limit."""
 
     def __init__(self, ref: str, limit: int) -> None:
@@ -97,7 +102,7 @@ class InputImageTooLarge(BadInput):
         self.limit = limit
 
 
-class InputImageTooManyPixels(BadInput):
+class InputImageTooManyPixels(UnusableImage):
     """An input image too large to decode safely (Pillow's decompression-bomb limit)."""
 
     def __init__(self, width: int, height: int) -> None:
@@ -106,11 +111,11 @@ class InputImageTooManyPixels(BadInput):
         self.height = height
 
 
-class InputImageInvalid(BadInput):
+class InputImageInvalid(UnusableImage):
     """An input image is corrupt or not an image at all."""
 
 
-class InputsGone(BadInput):
+class InputsGone(UnusableImage):
     """A result button whose original inputs can no longer be fetched."""
 
 

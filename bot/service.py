@@ -105,7 +105,7 @@ class ImageService:
         """Run `job`; the block delivers the result, and the ledger settles when it ends.
 
         `on_queued(position)` if it has to wait for a gateway slot; `on_started()` once it
-        has one, right before its first request goes out. Raises a `BotError` subclass
+        has one and its work begins. Raises a `BotError` subclass
         when no image can be made. The request is charged only if the block completes: a
         delivery that fails costs the user nothing.
         """

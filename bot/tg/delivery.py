@@ -33,7 +33,7 @@ async def chat_action(
     bot: Bot, chat_id: int, action: str = ChatAction.UPLOAD_PHOTO
 ) -> AsyncIterator[Callable[[], None]]:
     """Yield `show()`: once called, `action` shows in the chat, renewed every 4 s, until the
-    block ends. (Called when the work starts, it lets the work's first request go first.)
+    block ends. (A request waiting for a gateway slot shows its queue position instead.)
     """
     shown: list[asyncio.Task[None]] = []
 

@@ -74,7 +74,7 @@ async def take(update: Update, context: BotContext) -> None:
 
 async def _acknowledge(query: CallbackQuery, text: str | None = None) -> None:
     """Stop the button's spinner (refused for old queries; a failure loses only the spinner)."""
-    with contextlib.suppress(TelegramError):  # only the spinner is lost; the work goes on
+    with contextlib.suppress(TelegramError):
         await query.answer(text)
 
 

@@ -19,16 +19,7 @@ from telegram import Message, Update
 
 from bot import texts
 from bot.domain import ImageJob, Requester
-from bot.errors import (
-    BadInput,
-    BotError,
-    EmptyPrompt,
-    InputImageInvalid,
-    InputImageTooLarge,
-    InputImageTooManyPixels,
-    InputsGone,
-    UnsupportedMedia,
-)
+from bot.errors import BadInput, BotError, EmptyPrompt, UnsupportedMedia, UnusableImage
 from bot.prompt import is_blank, split_aspect_ratio
 from bot.tg.addressing import Instruction, is_private
 from bot.tg.albums import Album
@@ -92,8 +83,8 @@ async def _submit_pending(
     """Run the job on the user's waiting images; unless they are unusable, a failure keeps them."""
     try:
         await submit(context, message, requester, hd, prompt, ratio, pending)
-    except (InputImageInvalid, InputImageTooLarge, InputImageTooManyPixels, InputsGone):
-        raise  # the images themselves are unusable: keeping them would fail every text
+    except UnusableImage:
+        raise  # keeping them would fail every text
     except BotError:
         await context.deps.ledger.put_pending(
             requester.user_id, requester.chat_id, pending, now=time.time(), ttl=PENDING_TTL
