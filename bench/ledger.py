@@ -23,8 +23,9 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.domain import Status
 from bot.ledger.store import Ledger, NewRequest, utc_now
+
+from bot.domain import Status
 
 DAY = "2026-11-24"
 

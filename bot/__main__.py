@@ -11,10 +11,10 @@ from datetime import date
 from typing import TextIO
 
 from bot.config import LedgerSettings, Settings, load_settings
+from bot.core.quota import QuotaPolicy
 from bot.errors import ConfigError
-from bot.ledger.store import Ledger
+from bot.ledger import open_ledger
 from bot.logs import setup_logging
-from bot.quota import QuotaPolicy
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -68,26 +68,22 @@ def run(settings: Settings) -> int:
 
 async def print_stats(settings: LedgerSettings) -> int:
     """Print today's and all-time usage with the top users."""
-    from bot.reports import usage_report
+    from bot.core.reports import usage_report
 
-    ledger = await Ledger.open(settings.database_path)
-    try:
+    async with open_ledger(settings.database_path) as ledger:
         print(await usage_report(ledger, QuotaPolicy.from_settings(settings)))
-    finally:
-        await ledger.close()
     return 0
 
 
 async def export(settings: LedgerSettings, since: date, out: TextIO) -> int:
     """Write every ledger row created on or after `since` as CSV."""
-    ledger = await Ledger.open(settings.database_path)
     try:
-        writer = csv.DictWriter(out, fieldnames=await ledger.request_columns())
-        writer.writeheader()
-        async for row in ledger.rows_since(since.isoformat()):
-            writer.writerow(row)
+        async with open_ledger(settings.database_path) as ledger:
+            writer = csv.DictWriter(out, fieldnames=await ledger.requests.columns())
+            writer.writeheader()
+            async for row in ledger.requests.rows_since(since.isoformat()):
+                writer.writerow(row)
     finally:
-        await ledger.close()
         out.flush()
     return 0
 

@@ -42,7 +42,7 @@ def _normalise(raw: str) -> str:
     match = re.fullmatch(_RATIO, raw)
     ratio = f"{int(match.group(1))}:{int(match.group(2))}" if match else raw
     if ratio not in ASPECT_RATIOS:
-        raise UnsupportedAspectRatio(raw)
+        raise UnsupportedAspectRatio(raw, ASPECT_RATIOS)
     return ratio
 
 

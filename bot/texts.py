@@ -7,6 +7,12 @@ same keys and placeholders; a test checks it.
 
 from __future__ import annotations
 
+#: Telegram's limit is 4096 UTF-16 code units; keep a margin for the ellipsis.
+MAX_TEXT = 4000
+#: How much of the model's, or the gateway's, own words is relayed to the user.
+RELAYED_TEXT = 1500
+RELAYED_ERROR = 300
+
 EN: dict[str, str] = {
     "help": (
         "I turn words into pictures with Gemini 2.5 Flash Image.\n\n"
@@ -240,6 +246,20 @@ def tr(lang: str, key: str, **values: object) -> str:
     """The sentence `key` in `lang` (`en`/`zh` or a raw language code), filled in."""
     table = _TABLES.get(lang) or _TABLES[language(lang)]
     return table[key].format(**values) if values else table[key]
+
+
+def shorten(text: str, limit: int = MAX_TEXT) -> str:
+    """`text` cut to `limit` UTF-16 code units (Telegram's measure), with an ellipsis when cut."""
+    if len(text.encode("utf-16-le")) // 2 <= limit:
+        return text
+    cut = text.encode("utf-16-le")[: (limit - 1) * 2].decode("utf-16-le", "ignore")
+    return cut.rstrip() + "…"
+
+
+def with_nothing_charged(lang: str, sentence: str) -> str:
+    """`sentence` followed by "Nothing was charged." (after a blank line if it is long)."""
+    gap = "\n\n" if "\n" in sentence else " "
+    return f"{sentence}{gap}{tr(lang, 'nothing_charged')}"
 
 
 def duration(lang: str, seconds: int) -> str:

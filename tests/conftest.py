@@ -1,9 +1,13 @@
-"""Fixtures: a fake Bot API server, a fake gateway, and the real bot running against them."""
+"""Fixtures: a fake Bot API server, a fake gateway, and the real bot running against them.
+
+Helpers that tests import live in `tests/support/`, never here.
+"""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Callable
+import io
+import logging
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,13 +15,10 @@ import pytest
 
 from bot.app import Runtime, running
 from bot.config import Settings
+from bot.logs import setup_logging
 from tests.fakes.gateway import FakeGateway
 from tests.fakes.telegram import FakeTelegram
-
-TOKEN = "123456:fake-bot-token-for-tests"
-API_KEY = "sk-test-gateway-key"
-
-StartBot = Callable[..., contextlib.AbstractAsyncContextManager[Runtime]]
+from tests.support.bot import API_KEY, TOKEN, StartBot
 
 
 @pytest.fixture(autouse=True)
@@ -57,7 +58,7 @@ def make_settings(
             "shutdown_grace": 5,
         }
         values.update(overrides)
-        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+        return Settings(_env_file=None, **values)
 
     return make
 
@@ -77,3 +78,32 @@ async def bot(start_bot: StartBot) -> AsyncIterator[Runtime]:
     """The bot with default settings, running."""
     async with start_bot() as runtime:
         yield runtime
+
+
+@pytest.fixture
+def ann(telegram: FakeTelegram) -> dict[str, Any]:
+    """A user, Ann (@ann), English."""
+    return telegram.user(1, "Ann", username="ann")
+
+
+@pytest.fixture
+def private(telegram: FakeTelegram, ann: dict[str, Any]) -> dict[str, Any]:
+    """Ann's private chat with the bot."""
+    return telegram.private_chat(ann)
+
+
+@pytest.fixture
+def group(telegram: FakeTelegram) -> dict[str, Any]:
+    """A supergroup the bot is in."""
+    return telegram.group_chat(-100123)
+
+
+@pytest.fixture
+def log_stream() -> Iterator[io.StringIO]:
+    """The bot's real logging set-up, writing into a buffer; restored afterwards."""
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    stream = io.StringIO()
+    setup_logging("DEBUG", [TOKEN, API_KEY], stream)
+    yield stream
+    root.handlers, root.level = saved[0], saved[1]

@@ -1,37 +1,46 @@
-"""Admin commands (`ADMIN_USER_IDS` only): /stats, /setquota, /ban, /unban."""
+"""Admin commands (`ADMIN_USER_IDS` only) and their routes: /stats, /setquota, /ban, /unban.
+
+Outsiders and banned users meet the usual refusal (silence in groups) first; other users
+hear that the command is for admins.
+"""
 
 from __future__ import annotations
 
 import re
 
 from telegram import Message, Update
+from telegram.ext import BaseHandler, CommandHandler, filters
 
-from bot import reports, texts
-from bot.errors import NotAdmin
+from bot import texts
 from bot.tg.context import BotContext
-from bot.tg.intake import requester_of
-from bot.tg.replies import answer
-
-
-async def _admin_message(update: Update, context: BotContext) -> tuple[Message, str]:
-    """The command's message and the admin's language; `NotAdmin` for anyone else.
-
-    Outsiders and banned users meet the usual refusal (silence in groups) first.
-    """
-    message = update.effective_message
-    assert message is not None  # command handlers are filtered to new messages
-    requester = requester_of(message)
-    await context.deps.service.admit(requester)
-    if not context.deps.access.is_admin(requester.user_id):
-        raise NotAdmin(requester.user_id)
-    return message, requester.language
-
+from bot.tg.reading import requester_of
+from bot.tg.sending import answer
 
 #: Telegram ids fit in 52 bits; limits beyond a million a day mean "unlimited".
 MAX_ID = 2**52
 MAX_LIMIT = 1_000_000
 #: A user id, or a negative chat id for channels posting in groups (they are charged too).
 _ID = re.compile(r"-?[0-9]{1,16}")
+
+
+def routes() -> list[BaseHandler[Update, BotContext, None]]:
+    """The handlers of this module."""
+    new_messages = filters.UpdateType.MESSAGE
+    return [
+        CommandHandler("stats", show_stats, filters=new_messages),
+        CommandHandler("setquota", set_quota, filters=new_messages),
+        CommandHandler("ban", ban, filters=new_messages),
+        CommandHandler("unban", unban, filters=new_messages),
+    ]
+
+
+async def _admin_message(update: Update, context: BotContext) -> tuple[Message, str]:
+    """The command's message and the admin's language, once the sender is an admin."""
+    message = update.effective_message
+    assert message is not None  # the routes are filtered to new messages
+    requester = requester_of(message)
+    await context.deps.access.admit_admin(requester)
+    return message, requester.language
 
 
 def _user_id(args: list[str]) -> int | None:
@@ -45,8 +54,7 @@ def _user_id(args: list[str]) -> int | None:
 async def show_stats(update: Update, context: BotContext) -> None:
     """Totals today and all time, and the top users (/stats)."""
     message, lang = await _admin_message(update, context)
-    deps = context.deps
-    await answer(message, await reports.usage_report(deps.ledger, deps.quota, lang))
+    await answer(message, await context.deps.reports.usage(lang))
 
 
 async def set_quota(update: Update, context: BotContext) -> None:
@@ -60,7 +68,7 @@ async def set_quota(update: Update, context: BotContext) -> None:
         await answer(message, texts.tr(lang, "usage_setquota"))
         return
     limit = int(raw) if in_range else None
-    await context.deps.ledger.set_quota(user_id, limit)
+    await context.deps.access.set_limit(user_id, limit)
     if limit is None:
         await answer(message, texts.tr(lang, "quota_set_unlimited", user=user_id))
     else:
@@ -84,5 +92,5 @@ async def _set_banned(update: Update, context: BotContext, *, banned: bool) -> N
     if user_id is None or len(args) != 1:
         await answer(message, texts.tr(lang, "usage_ban" if banned else "usage_unban"))
         return
-    await context.deps.ledger.set_banned(user_id, banned)
+    await context.deps.access.set_banned(user_id, banned)
     await answer(message, texts.tr(lang, "banned" if banned else "unbanned", user=user_id))

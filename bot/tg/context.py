@@ -7,15 +7,12 @@ from typing import Any
 
 from telegram.ext import CallbackContext, ContextTypes, ExtBot
 
-from bot.access import AccessPolicy
-from bot.config import Settings
-from bot.ledger.store import Ledger
-from bot.lifecycle import JobTracker
-from bot.quota import QuotaPolicy
-from bot.service import ImageService
+from bot.core.access import Access
+from bot.core.intake import Intake
+from bot.core.reports import Reports
 from bot.tg.albums import AlbumCollector
-from bot.tg.delivery import Delivery
-from bot.tg.inputs import TelegramImages
+from bot.tg.files import TelegramImages
+from bot.tg.results import Results
 
 _DEPS = "deps"
 
@@ -24,15 +21,12 @@ _DEPS = "deps"
 class Deps:
     """Everything the Telegram handlers use, wired once in `bot.app`."""
 
-    settings: Settings
-    service: ImageService
-    ledger: Ledger
-    access: AccessPolicy
-    quota: QuotaPolicy
-    images: TelegramImages
-    delivery: Delivery
-    tracker: JobTracker
+    access: Access
+    intake: Intake
+    reports: Reports
+    results: Results
     albums: AlbumCollector
+    images: TelegramImages
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[str, Any]]):

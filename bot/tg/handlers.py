@@ -1,4 +1,12 @@
-"""Thin Telegram handlers: each reads the update and hands over to the right piece."""
+"""Thin handlers for everyone, and their routes: read the update, hand it to the core, answer.
+
+    message ─ read_message() ─┬─ album part: collected; its opener waits for the rest
+                              └─ intake.take() ─ notes said ─ results.run(job)
+    button  ─ intake.rerun() ─ results.run(job)
+
+Messages of one user in one chat are taken in their turn (`Intake.turn`), entered before
+the handler's first await.
+"""
 
 from __future__ import annotations
 
@@ -7,69 +15,100 @@ import re
 
 from telegram import CallbackQuery, Message, Update
 from telegram.error import TelegramError
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot import reports, texts
-from bot.domain import ImageJob, Requester
-from bot.errors import InputsGone
-from bot.tg.addressing import is_private, read_instruction
+from bot import texts
+from bot.core.intake import Taken
+from bot.domain import Asked, Owner
+from bot.errors import BotError
+from bot.tg.albums import combine
 from bot.tg.context import BotContext
-from bot.tg.intake import requester_of, take_album_part, take_message, take_other_command
-from bot.tg.jobs import AGAIN, HD, run_job
-from bot.tg.replies import answer
+from bot.tg.error_handler import tell
+from bot.tg.reading import presser_of, read_message, requester_of
+from bot.tg.results import AGAIN, HD
+from bot.tg.sending import answer, say
 
 
-async def _admitted(update: Update, context: BotContext) -> tuple[Message, Requester]:
-    """A command's message and sender, once the sender may use the bot (else AccessDenied)."""
+def routes() -> list[BaseHandler[Update, BotContext, None]]:
+    """The handlers of this module; the last one takes every message not taken before it."""
+    new_messages = filters.UpdateType.MESSAGE
+    return [
+        CommandHandler(["start", "help"], show_help, filters=new_messages),
+        CommandHandler("cancel", cancel, filters=new_messages),
+        CommandHandler("quota", show_quota, filters=new_messages),
+        CallbackQueryHandler(press_button),
+        MessageHandler(new_messages & ~filters.StatusUpdate.ALL, take),
+    ]
+
+
+def _message(update: Update) -> Message:
     message = update.effective_message
-    assert message is not None  # command handlers are filtered to new messages
-    requester = requester_of(message)
-    await context.deps.service.admit(requester)
-    return message, requester
+    assert message is not None  # the routes are filtered to new messages
+    return message
 
 
 async def show_help(update: Update, context: BotContext) -> None:
     """Explain what the bot does (/start, /help)."""
-    message, requester = await _admitted(update, context)
-    lang = requester.language
-    text = texts.tr(lang, "help")
-    if not is_private(message):
-        text += texts.tr(lang, "help_group", bot=context.bot.username)
+    message = _message(update)
+    requester = requester_of(message)
+    await context.deps.access.admit(requester)
+    text = texts.tr(requester.language, "help")
+    if not requester.private:
+        text += texts.tr(requester.language, "help_group", bot=context.bot.username)
     await answer(message, text)
 
 
 async def cancel(update: Update, context: BotContext) -> None:
     """Drop the images waiting for an instruction (/cancel)."""
-    message, requester = await _admitted(update, context)
-    dropped = await context.deps.ledger.drop_pending(requester.user_id, requester.chat_id)
+    message = _message(update)
+    requester = requester_of(message)
+    async with context.deps.intake.turn(Owner(requester.user_id, requester.chat_id)):
+        dropped = await context.deps.intake.cancel(requester)
     key = "pending_cancelled" if dropped else "nothing_to_cancel"
     await answer(message, texts.tr(requester.language, key, count=dropped))
 
 
 async def show_quota(update: Update, context: BotContext) -> None:
     """Today's use, the limit and its reset, all-time totals, the last requests (/quota)."""
-    message, requester = await _admitted(update, context)
-    deps = context.deps
-    report = await reports.quota_report(
-        deps.ledger, deps.quota, requester.user_id, requester.language
-    )
-    await answer(message, report)
+    message = _message(update)
+    requester = requester_of(message)
+    await context.deps.access.admit(requester)
+    await answer(message, await context.deps.reports.quota(requester.user_id, requester.language))
 
 
 async def take(update: Update, context: BotContext) -> None:
-    """Turn an addressed message into an image request; ignore everything else."""
+    """Turn a message, or an album once complete, into an image request."""
     message = update.effective_message
     if message is None:
         return
-    instruction = read_instruction(message, context.bot.bot)
-    if message.media_group_id is not None:
-        await take_album_part(context, update, message, instruction)
+    deps = context.deps
+    asked = read_message(message, context.bot.bot)
+    if message.media_group_id is None:
+        async with deps.intake.turn(asked.owner):
+            taken = await deps.intake.take(asked)
+        await _carry_out(context, asked, taken)
         return
-    if not instruction.addressed:
+    album, opened = deps.albums.add(message.media_group_id, asked)
+    if not opened:
         return
-    if not instruction.wants_image:
-        await take_other_command(context, message)
+    try:
+        async with deps.intake.turn(asked.owner):
+            whole = await deps.albums.complete(album, deps.intake.admit, deps.images.prefetch)
+            taken = await deps.intake.take(whole, admitted=True)
+        await _carry_out(context, whole, taken)
+    except BotError as error:  # answered like the result: to the part whose caption asked
+        whole = combine(album.parts)
+        await tell(context, whole.requester, whole.destination, error)
+
+
+async def _carry_out(context: BotContext, asked: Asked, taken: Taken | None) -> None:
+    if taken is None:
         return
-    await take_message(context, message, instruction)
+    for note in taken.notes:
+        text = texts.tr(asked.requester.language, note.key, **dict(note.values))
+        await say(context.bot, asked.destination, text)
+    if taken.job is not None:
+        await context.deps.results.run(taken.job)
 
 
 async def _acknowledge(query: CallbackQuery, text: str | None = None) -> None:
@@ -81,27 +120,14 @@ async def _acknowledge(query: CallbackQuery, text: str | None = None) -> None:
 async def press_button(update: Update, context: BotContext) -> None:
     """Run a result's request again ("Again") or with the HD model ("HD"), for the presser."""
     query = update.callback_query
-    if query is None or query.data is None or query.message is None:
+    asker = presser_of(query) if query is not None and query.data is not None else None
+    if query is None or asker is None:
         return
-    action, _, raw_id = query.data.partition(":")
+    action, _, raw_id = (query.data or "").partition(":")
     if action not in (AGAIN, HD) or not re.fullmatch(r"[0-9]{1,18}", raw_id):
         await _acknowledge(query)
         return
-    user = query.from_user
-    lang = texts.language(user.language_code)
-    chat = query.message.chat
-    requester = Requester(user.id, chat.id, chat.type, user.username, lang)
-    await context.deps.service.admit(requester)
-    stored = await context.deps.ledger.request(int(raw_id))
-    if stored is None or stored.chat_id != chat.id:  # a result's buttons work in its own chat
-        raise InputsGone(raw_id)
-    await _acknowledge(query, texts.tr(lang, "button_working"))
-    job = ImageJob(
-        requester,
-        stored.prompt,
-        stored.inputs,
-        hd=action == HD or stored.hd,
-        aspect_ratio=stored.aspect_ratio,
-        reply_to=query.message.message_id if isinstance(query.message, Message) else None,
-    )
-    await run_job(context, job)
+    requester, destination = asker
+    job = await context.deps.intake.rerun(requester, destination, int(raw_id), hd=action == HD)
+    await _acknowledge(query, texts.tr(requester.language, "button_working"))
+    await context.deps.results.run(job)

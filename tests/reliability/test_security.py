@@ -125,7 +125,7 @@ class TestAdminCommands:
         got = await wait_answers(telegram, 5, 2, settle=0)
         assert PRIVATE_BOT in got[-1]["text"]
         assert gateway.requests == []
-        assert [r["status"] for r in bot.rows()] == ["over_quota", "denied"]
+        assert [r["status"] for r in bot.rows()] == ["over_quota"]  # a refused /quota is no request
 
     async def test_absurd_numbers_get_the_usage_line(
         self, launch: Launch, telegram: ObservedTelegram

@@ -1,0 +1,92 @@
+"""Who may use the bot, checked once per request: allow-lists from the settings, bans from
+the ledger. A refused image request is recorded (status `denied`); a refused command is
+only logged, since it is not a request.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot.config import Settings
+from bot.core.quota import QuotaPolicy
+from bot.domain import Asked, JobKind, NewRequest, Requester, Status
+from bot.errors import AccessDenied, NotAdmin
+from bot.ledger.requests import RequestLog
+from bot.ledger.users import UserStore
+
+log = logging.getLogger("bot.requests")
+
+
+class Access:
+    """Admins always; otherwise not banned and, when lists are set, on one of them."""
+
+    def __init__(
+        self, settings: Settings, users: UserStore, requests: RequestLog, quota: QuotaPolicy
+    ) -> None:
+        self._admins = settings.admin_user_ids
+        self._users = settings.allowed_user_ids
+        self._chats = settings.allowed_chat_ids
+        self._user_store = users
+        self._requests = requests
+        self._quota = quota
+
+    def is_admin(self, user_id: int) -> bool:
+        """Whether the user is in `ADMIN_USER_IDS`."""
+        return user_id in self._admins
+
+    async def allows(self, user_id: int, chat_id: int) -> bool:
+        """Whether this user may make requests in this chat."""
+        if user_id in self._admins:
+            return True
+        listed = not (self._users or self._chats) or user_id in self._users
+        if not (listed or chat_id in self._chats):
+            return False
+        return not (await self._user_store.get(user_id)).banned
+
+    async def admit(self, requester: Requester, asked: Asked | None = None) -> None:
+        """Raise `AccessDenied` if the requester may not use the bot.
+
+        `asked` is the image request being refused, which the ledger records.
+        """
+        if await self.allows(requester.user_id, requester.chat_id):
+            return
+        request_id = await self._record(requester, asked) if asked is not None else None
+        log.info(
+            "request id=%s user=%d chat=%d status=denied",
+            request_id if request_id is not None else "-",
+            requester.user_id,
+            requester.chat_id,
+        )
+        raise AccessDenied(requester.user_id)
+
+    async def admit_admin(self, requester: Requester) -> None:
+        """Admit an admin command: `AccessDenied` for outsiders first, then `NotAdmin`."""
+        await self.admit(requester)
+        if not self.is_admin(requester.user_id):
+            raise NotAdmin(requester.user_id)
+
+    async def set_limit(self, user_id: int, limit: int | None) -> None:
+        """Give the user their own daily limit; None means unlimited."""
+        await self._user_store.set_quota(user_id, limit)
+
+    async def set_banned(self, user_id: int, banned: bool) -> None:
+        """Ban or unban the user."""
+        await self._user_store.set_banned(user_id, banned)
+
+    async def _record(self, requester: Requester, asked: Asked) -> int:
+        images = asked.images or ((asked.replied_image,) if asked.replied_image else ())
+        return await self._requests.record(
+            NewRequest(
+                user_id=requester.user_id,
+                username=requester.username,
+                chat_id=requester.chat_id,
+                chat_type=requester.chat_type,
+                kind=JobKind.of(len(images)).value,
+                model="",
+                hd=False,
+                prompt=asked.text,
+                quota_day=self._quota.day(),
+                inputs=images,
+            ),
+            Status.DENIED,
+        )

@@ -1,0 +1,265 @@
+"""Running one admitted image job: quota reservation, the gateway call, the ledger.
+
+    run(job)
+      ├─ in-flight cap   at most N per user              → TooManyInFlight
+      ├─ reserve units   atomic, in the ledger           → QuotaExceeded  (row: over_quota)
+      ├─ gateway slot    FIFO, tells the queue position
+      ├─ load inputs     through the ImageLoader port    → BadInput       (units released)
+      ├─ gateway call                                     → GatewayError   (units released)
+      ├─ (the caller delivers the images)                 → failure        (units released)
+      └─ settle          ok (charged) / failed / no_image (released)
+
+A job made of pending images that fails gives them back (`PendingImages.restore`), unless
+one of them is unusable. The service knows nothing of Telegram: images come through the
+`ImageLoader` port, which the Telegram adapter implements.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.config import Settings
+from bot.core.pending import PendingImages
+from bot.core.queueing import GatewaySlots, InFlight, OnQueued
+from bot.core.quota import QuotaPolicy
+from bot.domain import (
+    GatewayResult,
+    ImageJob,
+    InputImage,
+    Interrupted,
+    JobResult,
+    NewRequest,
+    Owner,
+    Settlement,
+    Status,
+    Usage,
+)
+from bot.errors import (
+    BadInput,
+    BotError,
+    GatewayError,
+    NoImage,
+    QuotaExceeded,
+    TelegramFailed,
+    UnusableImage,
+)
+from bot.gateway.client import GatewayClient
+from bot.ledger import Ledger
+
+log = logging.getLogger("bot.requests")
+
+MAX_IN_FLIGHT_PER_USER = 2
+
+
+class ImageLoader(Protocol):
+    """Fetches the images a job names, in order."""
+
+    async def load(self, refs: Sequence[str]) -> list[InputImage]:
+        """The images for `refs`; raise a `BadInput` subclass when one is unusable."""
+        ...
+
+
+@dataclass
+class Outcome:
+    """A made image on its way to the user: the adapter notes what it delivered."""
+
+    result: JobResult
+    bytes_delivered: int = 0
+
+
+class ImageService:
+    """Runs image jobs and keeps the ledger straight whatever happens."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        gateway: GatewayClient,
+        ledger: Ledger,
+        loader: ImageLoader,
+        quota: QuotaPolicy,
+        pending: PendingImages,
+        slots: GatewaySlots,
+        in_flight: InFlight,
+    ) -> None:
+        self._settings = settings
+        self._gateway = gateway
+        self._ledger = ledger
+        self._loader = loader
+        self._quota = quota
+        self._pending = pending
+        self._slots = slots
+        self._in_flight = in_flight
+
+    @asynccontextmanager
+    async def run(
+        self,
+        job: ImageJob,
+        *,
+        on_queued: OnQueued | None = None,
+        on_started: Callable[[], object] | None = None,
+    ) -> AsyncIterator[Outcome]:
+        """Run `job`; the block delivers the result, and the ledger settles when it ends.
+
+        `on_queued(position)` if it has to wait for a gateway slot; `on_started()` once it
+        has one and its work begins. Raises a `BotError` subclass when no image can be
+        made. The request is charged only if the block completes: a delivery that fails
+        costs the user nothing.
+        """
+        try:
+            async with self._in_flight.claim(job.requester.user_id):
+                request_id = await self._reserve(job)
+                started = time.monotonic()
+                result = await self._generate(request_id, job, started, on_queued, on_started)
+                outcome = Outcome(JobResult(request_id, result.images))
+                try:
+                    yield outcome
+                except BaseException as exc:
+                    error = f"not delivered: {_describe(exc)}"
+                    await self._settle(request_id, job, started, Status.FAILED, error, result)
+                    raise
+                await self._settle(
+                    request_id, job, started, Status.OK, result=result, sent=outcome.bytes_delivered
+                )
+        except BotError as exc:
+            if job.from_pending and not isinstance(exc, UnusableImage):
+                owner = Owner(job.requester.user_id, job.requester.chat_id)
+                await self._pending.restore(owner, job.images)
+            raise
+
+    async def release_interrupted(self) -> list[Interrupted]:
+        """Fail the requests an earlier run left reserved (a crash); whom to tell."""
+        interrupted = await self._ledger.requests.release_interrupted()
+        if interrupted:
+            log.warning("released %d reservation(s) left by an earlier run", len(interrupted))
+        return interrupted
+
+    def _record(self, job: ImageJob) -> NewRequest:
+        who = job.requester
+        return NewRequest(
+            user_id=who.user_id,
+            username=who.username,
+            chat_id=who.chat_id,
+            chat_type=who.chat_type,
+            kind=job.kind.value,
+            model=self._model(job),
+            hd=job.hd,
+            prompt=job.prompt,
+            quota_day=self._quota.day(),
+            aspect_ratio=job.aspect_ratio,
+            inputs=job.images,
+            reply_to=job.destination.reply_to,
+            language=who.language,
+        )
+
+    async def _reserve(self, job: ImageJob) -> int:
+        record = self._record(job)
+        limit = self._quota.limit_for(await self._ledger.users.get(record.user_id))
+        units = self._quota.units(job.hd)
+        requests = self._ledger.requests
+        request_id = None if limit == 0 else await requests.reserve(record, units, limit)
+        if request_id is None:
+            request_id = await requests.record(record, Status.OVER_QUOTA)
+            self._log(request_id, job, Status.OVER_QUOTA, 0.0)
+            raise QuotaExceeded(limit or 0, self._quota.seconds_until_reset())
+        return request_id
+
+    async def _generate(
+        self,
+        request_id: int,
+        job: ImageJob,
+        started: float,
+        on_queued: OnQueued | None,
+        on_started: Callable[[], object] | None,
+    ) -> GatewayResult:
+        """The gateway's images; a failure settles the request (units released) and raises."""
+        try:
+            async with self._slots.slot(on_queued):  # inputs are held in memory only in a slot
+                if on_started is not None:
+                    on_started()
+                images = await self._loader.load(job.images)
+                return await self._gateway.generate(
+                    model=self._model(job),
+                    prompt=job.prompt,
+                    images=images,
+                    aspect_ratio=job.aspect_ratio,
+                )
+        except NoImage as exc:
+            text = exc.text or "no image"
+            await self._settle(request_id, job, started, Status.NO_IMAGE, text, usage=exc.usage)
+            raise
+        except BaseException as exc:  # failures, bugs and cancellation alike release the units
+            usage = exc.usage if isinstance(exc, GatewayError) else None
+            await self._settle(request_id, job, started, Status.FAILED, _describe(exc), usage=usage)
+            raise
+
+    async def _settle(
+        self,
+        request_id: int,
+        job: ImageJob,
+        started: float,
+        status: Status,
+        error: str | None = None,
+        result: GatewayResult | None = None,
+        *,
+        usage: Usage | None = None,
+        sent: int = 0,
+    ) -> None:
+        """Record the outcome; the gateway's cost counts whenever it made an image.
+
+        `usage` is the gateway's token count when it answered without a usable image.
+        """
+        latency = time.monotonic() - started
+        settlement = Settlement(
+            status,
+            error=error[:1000] if error else None,
+            usage=result.usage if result else usage,
+            cost=self._price(job) if result else 0.0,
+            images=len(result.images) if status is Status.OK and result else 0,
+            latency_ms=round(latency * 1000),
+            bytes_delivered=sent,
+        )
+        # A cancelled job still releases its units.
+        await asyncio.shield(self._ledger.requests.settle(request_id, settlement))
+        self._log(request_id, job, status, latency, error)
+
+    def _model(self, job: ImageJob) -> str:
+        return self._settings.image_model_hd if job.hd else self._settings.image_model
+
+    def _price(self, job: ImageJob) -> float:
+        return self._settings.image_price_hd if job.hd else self._settings.image_price
+
+    def _log(
+        self,
+        request_id: int,
+        job: ImageJob,
+        status: Status,
+        latency: float,
+        error: str | None = None,
+    ) -> None:
+        log.info(
+            "request id=%d user=%d chat=%d kind=%s model=%s images_in=%d status=%s latency=%.2fs%s",
+            request_id,
+            job.requester.user_id,
+            job.requester.chat_id,
+            job.kind.value,
+            self._model(job),
+            len(job.images),
+            status.value,
+            latency,
+            f" error={error!r}" if error and status is not Status.NO_IMAGE else "",
+        )
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, asyncio.CancelledError):
+        return "interrupted"
+    if isinstance(exc, GatewayError | BadInput | TelegramFailed):
+        return f"{type(exc).__name__}: {exc}"
+    return f"internal error: {type(exc).__name__}"

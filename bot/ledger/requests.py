@@ -1,0 +1,224 @@
+"""The request log: one row per request, and the quota units it holds.
+
+Quota reservation is a single `INSERT … SELECT … WHERE used + units <= limit` statement,
+so it is atomic however many coroutines reserve at once: no lock, no read-then-write race.
+A reserved row holds its units until `settle` frees them (anything but `ok`) or keeps them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import aiosqlite
+
+from bot.domain import (
+    Interrupted,
+    NewRequest,
+    Settlement,
+    Status,
+    StoredRequest,
+    TopUser,
+    Totals,
+    Usage,
+)
+
+#: Rows whose units count against the day's quota.
+COUNTED = (Status.OK.value, Status.RESERVED.value)
+_USED = (
+    "SELECT COALESCE(SUM(units), 0) FROM requests "
+    "WHERE user_id = ? AND quota_day = ? AND status IN (?, ?)"
+)
+_STORED = (
+    "id, user_id, chat_id, kind, model, hd, prompt, aspect_ratio, inputs, status, error, created_at"
+)
+
+
+def utc_now() -> str:
+    """The current time as stored in the ledger (ISO 8601, UTC)."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class RequestLog:
+    """The `requests` table."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    async def reserve(self, request: NewRequest, units: int, limit: int | None) -> int | None:
+        """Insert a `reserved` row if `units` more fit under `limit` today; its id or None.
+
+        `limit=None` means unlimited.
+        """
+        values = _values(request, Status.RESERVED, units)
+        cursor = await self._db.execute(
+            f"INSERT INTO requests ({', '.join(values)}) "
+            f"SELECT {', '.join('?' * len(values))} WHERE ? IS NULL OR ({_USED}) + ? <= ?",
+            [*values.values(), limit, request.user_id, request.quota_day, *COUNTED, units, limit],
+        )
+        return cursor.lastrowid if cursor.rowcount == 1 else None
+
+    async def record(self, request: NewRequest, status: Status, error: str | None = None) -> int:
+        """Insert a finished row that reserved nothing (denied, over quota)."""
+        values = _values(request, status, 0)
+        values["error"] = error
+        values["finished_at"] = values["created_at"]
+        cursor = await self._db.execute(
+            f"INSERT INTO requests ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
+            list(values.values()),
+        )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    async def settle(self, request_id: int, outcome: Settlement) -> bool:
+        """Finish a reserved row; anything but OK frees its units. False if not reserved."""
+        usage = outcome.usage or Usage()
+        cursor = await self._db.execute(
+            "UPDATE requests SET status = ?, error = ?, units = CASE WHEN ? THEN units ELSE 0 END,"
+            " prompt_tokens = ?, completion_tokens = ?, total_tokens = ?, cost = ?, images = ?,"
+            " latency_ms = ?, bytes_delivered = ?, finished_at = ? WHERE id = ? AND status = ?",
+            (
+                outcome.status.value,
+                outcome.error,
+                outcome.status is Status.OK,
+                usage.prompt_tokens,
+                usage.completion_tokens,
+                usage.total_tokens,
+                outcome.cost,
+                outcome.images,
+                outcome.latency_ms,
+                outcome.bytes_delivered,
+                utc_now(),
+                request_id,
+                Status.RESERVED.value,
+            ),
+        )
+        return cursor.rowcount == 1
+
+    async def release_interrupted(
+        self, reason: str = "interrupted by a restart"
+    ) -> list[Interrupted]:
+        """Fail the rows still reserved (left by a crash), freeing their units; whom to tell."""
+        async with self._db.execute(
+            "UPDATE requests SET status = ?, error = ?, units = 0, finished_at = ? "
+            "WHERE status = ? RETURNING chat_id, reply_to, language",
+            (Status.FAILED.value, reason, utc_now(), Status.RESERVED.value),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [Interrupted(r["chat_id"], r["reply_to"], r["language"] or "en") for r in rows]
+
+    async def used_units(self, user_id: int, day: str) -> int:
+        """Units counted against the user on `day` (successes and reservations)."""
+        row = await self._one(_USED, (user_id, day, *COUNTED))
+        return int(row[0])
+
+    async def get(self, request_id: int) -> StoredRequest | None:
+        """One row by id."""
+        async with self._db.execute(
+            f"SELECT {_STORED} FROM requests WHERE id = ?", (request_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return _stored(row) if row else None
+
+    async def recent(self, user_id: int, limit: int = 5) -> list[StoredRequest]:
+        """The user's latest rows, newest first."""
+        async with self._db.execute(
+            f"SELECT {_STORED} FROM requests WHERE user_id = ? ORDER BY id DESC LIMIT ?",
+            (user_id, limit),
+        ) as cursor:
+            return [_stored(row) for row in await cursor.fetchall()]
+
+    async def totals(self, *, user_id: int | None = None, day: str | None = None) -> Totals:
+        """Requests, images, failures and cost, for one user and/or one day."""
+        where, params = _filters(user_id=user_id, day=day)
+        row = await self._one(
+            "SELECT COUNT(*) AS requests, COALESCE(SUM(images), 0) AS images, "
+            "COALESCE(SUM(status = 'failed'), 0) AS failures, COALESCE(SUM(cost), 0) AS cost "
+            f"FROM requests {where}",
+            params,
+        )
+        return Totals(row["requests"], row["images"], row["failures"], float(row["cost"]))
+
+    async def top_users(self, *, day: str | None = None, limit: int = 5) -> list[TopUser]:
+        """Users with the most images, for one day or all time."""
+        where, params = _filters(day=day)
+        async with self._db.execute(
+            "SELECT user_id, MAX(username) AS username, COALESCE(SUM(images), 0) AS images, "
+            f"COALESCE(SUM(cost), 0) AS cost FROM requests {where} "
+            "GROUP BY user_id ORDER BY images DESC, user_id LIMIT ?",
+            (*params, limit),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [TopUser(r["user_id"], r["username"], r["images"], float(r["cost"])) for r in rows]
+
+    async def columns(self) -> list[str]:
+        """The table's column names, in table order."""
+        async with self._db.execute("SELECT name FROM pragma_table_info('requests')") as cursor:
+            return [str(row["name"]) for row in await cursor.fetchall()]
+
+    async def rows_since(self, since: str) -> AsyncIterator[dict[str, Any]]:
+        """Every column of every row created at or after `since` (ISO date), oldest first."""
+        async with self._db.execute(
+            "SELECT * FROM requests WHERE created_at >= ? ORDER BY id", (since,)
+        ) as cursor:
+            async for row in cursor:
+                yield dict(zip(row.keys(), row, strict=True))
+
+    async def _one(self, sql: str, params: Sequence[Any]) -> aiosqlite.Row:
+        async with self._db.execute(sql, params) as cursor:
+            row = await cursor.fetchone()
+        assert row is not None
+        return row
+
+
+def _values(request: NewRequest, status: Status, units: int) -> dict[str, Any]:
+    return {
+        "user_id": request.user_id,
+        "username": request.username,
+        "chat_id": request.chat_id,
+        "chat_type": request.chat_type,
+        "kind": request.kind,
+        "model": request.model,
+        "hd": int(request.hd),
+        "input_images": len(request.inputs),
+        "prompt": request.prompt,
+        "aspect_ratio": request.aspect_ratio,
+        "inputs": json.dumps(list(request.inputs)) if request.inputs else None,
+        "reply_to": request.reply_to,
+        "language": request.language,
+        "status": status.value,
+        "units": units,
+        "quota_day": request.quota_day,
+        "created_at": utc_now(),
+    }
+
+
+def _stored(row: aiosqlite.Row) -> StoredRequest:
+    return StoredRequest(
+        id=row["id"],
+        user_id=row["user_id"],
+        chat_id=row["chat_id"],
+        kind=row["kind"],
+        model=row["model"],
+        hd=bool(row["hd"]),
+        prompt=row["prompt"],
+        aspect_ratio=row["aspect_ratio"],
+        inputs=tuple(json.loads(row["inputs"])) if row["inputs"] else (),
+        status=row["status"],
+        error=row["error"],
+        created_at=row["created_at"],
+    )
+
+
+def _filters(*, user_id: int | None = None, day: str | None = None) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if user_id is not None:
+        clauses.append("user_id = ?")
+        params.append(user_id)
+    if day is not None:
+        clauses.append("quota_day = ?")
+        params.append(day)
+    return ("WHERE " + " AND ".join(clauses) if clauses else ""), params

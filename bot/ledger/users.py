@@ -1,0 +1,44 @@
+"""What admins set per user: an own daily limit (a number, or unlimited) and bans."""
+
+from __future__ import annotations
+
+import aiosqlite
+
+from bot.domain import UserSettings
+from bot.ledger.requests import utc_now
+
+
+class UserStore:
+    """The `users` table; a user without a row has the defaults."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    async def get(self, user_id: int) -> UserSettings:
+        """The user's settings (defaults if none were set)."""
+        async with self._db.execute(
+            "SELECT quota_limit, quota_unlimited, banned FROM users WHERE user_id = ?",
+            (user_id,),
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return UserSettings()
+        return UserSettings(row["quota_limit"], bool(row["quota_unlimited"]), bool(row["banned"]))
+
+    async def set_quota(self, user_id: int, limit: int | None) -> None:
+        """Give the user their own daily limit; None means unlimited."""
+        await self._upsert(user_id, quota_limit=limit, quota_unlimited=int(limit is None))
+
+    async def set_banned(self, user_id: int, banned: bool) -> None:
+        """Ban or unban the user."""
+        await self._upsert(user_id, banned=int(banned))
+
+    async def _upsert(self, user_id: int, **fields: int | None) -> None:
+        names = ", ".join(fields)
+        updates = ", ".join(f"{name} = excluded.{name}" for name in fields)
+        await self._db.execute(
+            f"INSERT INTO users (user_id, {names}, updated_at) "
+            f"VALUES (?, {', '.join('?' * len(fields))}, ?) "
+            f"ON CONFLICT (user_id) DO UPDATE SET {updates}, updated_at = excluded.updated_at",
+            (user_id, *fields.values(), utc_now()),
+        )

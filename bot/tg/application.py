@@ -1,0 +1,83 @@
+"""The PTB application: the bot pointed at `TELEGRAM_API_URL`, its HTTP requests, its routes.
+
+Sending and polling each get their own `HTTPXRequest` over the aiohttp transport of
+`bot.http_clients`: sending many at once (results, notices, chat actions), polling one long
+poll. A dropped poll must reach PTB's Updater as a network error, which it retries with a
+growing pause, not as a timeout, which it retries at once: `http_clients.Transport` sees
+to that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from telegram.ext import Application
+from telegram.request import HTTPXRequest
+
+from bot import http_clients
+from bot.config import Settings
+from bot.tg import admin, handlers
+from bot.tg.context import CONTEXT_TYPES, BotContext
+from bot.tg.error_handler import report_error
+from bot.tg.sending import PerChatFloodControl
+from bot.tg.updates import UpdateSafeBot
+
+#: Updates handled at once; jobs wait for gateway slots, not for update slots.
+CONCURRENT_UPDATES = 4096
+TELEGRAM_CONNECTIONS = 256
+#: A 50 MB document on a slow uplink.
+UPLOAD_TIMEOUT = 300.0
+
+#: The application's type, with the bot's context and no job queue.
+App = Application[UpdateSafeBot, BotContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any]
+
+
+def telegram_requests(root: str) -> tuple[HTTPXRequest, HTTPXRequest]:
+    """The requests for sending and for polling, which the caller shuts down."""
+    sending = HTTPXRequest(
+        connection_pool_size=TELEGRAM_CONNECTIONS,
+        read_timeout=60.0,
+        write_timeout=30.0,
+        connect_timeout=10.0,
+        pool_timeout=30.0,
+        media_write_timeout=UPLOAD_TIMEOUT,
+        httpx_kwargs={"transport": http_clients.transport(TELEGRAM_CONNECTIONS, root)},
+    )
+    polling = HTTPXRequest(
+        connection_pool_size=1,
+        read_timeout=10.0,
+        connect_timeout=10.0,
+        httpx_kwargs={"transport": http_clients.transport(1, root)},
+    )
+    return sending, polling
+
+
+def build_application(
+    settings: Settings,
+    requests: tuple[HTTPXRequest, HTTPXRequest],
+    on_invalid_token: Callable[[], None],
+) -> App:
+    """The application with every route; `on_invalid_token` if Telegram drops the token."""
+    root = settings.telegram_root
+    bot = UpdateSafeBot(
+        settings.telegram_bot_token.get_secret_value(),
+        base_url=f"{root}/bot",
+        base_file_url=f"{root}/file/bot",
+        local_mode=settings.telegram_local_mode,
+        request=requests[0],
+        get_updates_request=requests[1],
+        rate_limiter=PerChatFloodControl(),
+        on_invalid_token=on_invalid_token,
+    )
+    application = (
+        Application.builder()
+        .bot(bot)
+        .concurrent_updates(CONCURRENT_UPDATES)
+        .context_types(CONTEXT_TYPES)
+        .build()
+    )
+    application.add_handlers(admin.routes())
+    application.add_handlers(handlers.routes())  # last: it ends with the catch-all route
+    application.add_error_handler(report_error)
+    return application

@@ -1,0 +1,162 @@
+"""Sending to Telegram: the one retry rule, per-chat flood control, and sentences.
+
+The delivery promise. A send that Telegram was merely slow to answer is never repeated, so
+a photo whose answer was lost to a time-out cannot arrive twice; a send that failed outright
+is repeated:
+
+- 429 Too Many Requests: Telegram refused it for flood control. `PerChatFloodControl`
+  (PTB's rate-limiter extension point) waits `retry_after` for that chat only, then sends
+  again; other chats are not held back.
+- a connection that failed or broke before any answer (refused, reset, dropped, DNS, a
+  connect time-out, no free connection in the pool), or a 5xx answer (Telegram's front could
+  not pass the request on): repeated by `retrying`, up to `SEND_ATTEMPTS` in all.
+- an answer that did not come in time (a read time-out) is never repeated: Telegram is
+  slow rather than deaf, the message usually arrives, and sending it again would post a
+  photo twice. For a result this counts as not delivered: the request is not charged.
+- a refusal (400 Bad Request, a file too large, 403 blocked) is final.
+
+Reads (`getFile`, downloads) change nothing at Telegram and are retried on any network
+failure (`idempotent=True`). `say()` is the path of every sentence: within Telegram's
+length limit, as a reply to the message it answers, and logged rather than raised when
+the chat cannot be reached (a lost "you are number 3 in the queue" must not fail a job).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import warnings
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import timedelta
+from typing import Any, TypeVar
+
+import httpx
+from telegram import Bot, Message, ReplyParameters
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.ext import BaseRateLimiter
+from telegram.warnings import PTBDeprecationWarning
+
+from bot import texts
+from bot.domain import Destination
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+JSONDict = dict[str, Any]
+
+SEND_ATTEMPTS = 3
+#: A send's own failure and a time-out that happened before the request left.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+def refused(exc: NetworkError) -> bool:
+    """Telegram refused the request itself (bad photo, too large): resending won't help."""
+    return isinstance(exc, BadRequest) or "too large" in exc.message.lower()
+
+
+def may_resend(exc: NetworkError) -> bool:
+    """Whether Telegram certainly did not act on the request that failed with `exc`."""
+    if refused(exc):
+        return False
+    return not isinstance(exc, TimedOut) or isinstance(exc.__cause__, _NOT_SENT)
+
+
+async def retrying(send: Callable[[], Awaitable[T]], *, idempotent: bool = False) -> T:
+    """Run `send`, repeating it as the delivery promise allows (see the module docstring)."""
+    for attempt in range(1, SEND_ATTEMPTS + 1):
+        try:
+            return await send()
+        except NetworkError as exc:
+            again = not refused(exc) if idempotent else may_resend(exc)
+            if not again or attempt == SEND_ATTEMPTS:
+                raise
+            log.warning("send failed (%s); retrying", exc)
+            await asyncio.sleep(attempt * 0.5)
+    raise AssertionError("unreachable")
+
+
+def reply_parameters(destination: Destination) -> ReplyParameters | None:
+    """Quote the asking message, and still send if it was deleted meanwhile."""
+    if destination.reply_to is None:
+        return None
+    return ReplyParameters(destination.reply_to, allow_sending_without_reply=True)
+
+
+async def say(bot: Bot, destination: Destination, text: str) -> Message | None:
+    """Send `text` to `destination`; the message, or None if it could not be sent."""
+    chat_id = destination.chat_id
+    try:
+        return await retrying(
+            lambda: bot.send_message(
+                chat_id, texts.shorten(text), reply_parameters=reply_parameters(destination)
+            )
+        )
+    except Forbidden as exc:
+        log.warning("cannot write to chat %d: %s", chat_id, exc.message)
+    except TelegramError as exc:
+        log.warning("message to chat %d not sent: %s", chat_id, exc)
+    return None
+
+
+async def answer(message: Message, text: str) -> Message | None:
+    """Reply to `message`, quoting it, through `say`."""
+    return await say(message.get_bot(), Destination(message.chat_id, message.message_id), text)
+
+
+class PerChatFloodControl(BaseRateLimiter[int]):
+    """Retries a request that got 429, after `retry_after`, holding back only its chat.
+
+    PTB's `AIORateLimiter` pauses all requests while any one of them waits out a 429, so a
+    single busy group at Telegram's 20-messages-a-minute limit would stall every other
+    user's delivery.
+    """
+
+    def __init__(self, max_retries: int = 5) -> None:
+        self._max_retries = max_retries
+        self._resume_at: dict[object, float] = {}
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to tear down."""
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | JSONDict | list[JSONDict]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | JSONDict | list[JSONDict]:
+        """Send; on 429 wait the time Telegram asked for (this chat only) and send again."""
+        chat = data.get("chat_id")
+        loop = asyncio.get_running_loop()
+        retries = self._max_retries if rate_limit_args is None else rate_limit_args
+        for attempt in range(retries + 1):
+            wait = self._resume_at.get(chat, 0.0) - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as exc:
+                if attempt == retries:
+                    raise
+                seconds = _seconds(exc)
+                log.info("flood control on %s for chat %s: waiting %.1fs", endpoint, chat, seconds)
+                self._hold(chat, loop.time() + seconds + 0.1)
+        raise AssertionError("unreachable")
+
+    def _hold(self, chat: object, until: float) -> None:
+        now = asyncio.get_running_loop().time()
+        for key in [k for k, t in self._resume_at.items() if t < now]:
+            del self._resume_at[key]
+        self._resume_at[chat] = max(until, self._resume_at.get(chat, 0.0))
+
+
+def _seconds(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():  # an int today, a timedelta in PTB's next major version
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value: object = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(str(value))
