@@ -77,7 +77,7 @@ import urllib.parse
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Self
 
 import aiohttp
 from aiohttp import web
@@ -569,7 +569,7 @@ class _HtmlParser(_Scanner):
             i += 1
         return i
 
-    def start_tag(self, begin: int) -> int:
+    def start_tag(self, begin: int) -> int:  # noqa: C901 - a port of TDLib's parser
         at_begin = f"at byte offset {self.byte_offset(begin)}"
         i = begin + 1
         while self.at(i) not in _SPACES and self.at(i) != ">":
@@ -1343,7 +1343,7 @@ class FakeTelegram:
             await self._runner.cleanup()
             self._runner = None
 
-    async def __aenter__(self) -> FakeTelegram:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 

@@ -338,9 +338,11 @@ def outgoing_texts(telegram: FakeTelegram) -> list[tuple[int | str | None, str]]
                 value = call.params.get(name)
                 if isinstance(value, str):
                     found.append((call.params.get("chat_id"), value))
-            for item in call.params.get("media") or []:
-                if isinstance(item, dict) and isinstance(item.get("caption"), str):
-                    found.append((call.params.get("chat_id"), item["caption"]))
+            found.extend(
+                (call.params.get("chat_id"), item["caption"])
+                for item in call.params.get("media") or []
+                if isinstance(item, dict) and isinstance(item.get("caption"), str)
+            )
         if call.method == "answerCallbackQuery" and isinstance(call.params.get("text"), str):
             found.append((None, call.params["text"]))
     return found
