@@ -5,14 +5,14 @@ taken in the benchmark process and in the floor's process compare directly):
 
 * an update is *handed out* when the fake's `getUpdates` handler returns the batch holding
   it (`BenchTelegram.handed_out`); the fake's own `Call.at` is the arrival of the poll,
-  which for a long poll is seconds earlier, so the fake is subclassed to stamp the answer;
+  which for a long poll is seconds earlier, so the fake's `updates` hook stamps the answer;
 * in webhook mode an update is *delivered* when the fake starts POSTing it to the bot's
-  webhook (`BenchTelegram.delivered`, stamped as the fake's `_deliver` task begins, before
-  the request is built and sent); `BenchTelegram.webhook_answered` stamps the bot's answer
-  to that POST, for context;
+  webhook (`BenchTelegram.delivered`, stamped by the fake's `webhook` hook before the POST
+  is built and sent); `BenchTelegram.webhook_answered` stamps the bot's answer to that
+  POST, for context;
 * a send *arrives* when its whole request body has been read and parsed, just before the
-  fake's handler works on it (`BenchTelegram.arrivals`), so the fake's own processing
-  (thumbnailing, bookkeeping) is counted neither for the bot nor for the floor.
+  fake works on it (`BenchTelegram.arrivals`, the `request` hook), so the fake's own
+  processing (thumbnailing, bookkeeping) is counted neither for the bot nor for the floor.
 
 The bot runs as `python -m bot` in a temporary working directory (no `.env` there), with an
 environment cleaned of every bot setting the developer's shell may carry. By default it
@@ -106,6 +106,9 @@ def _reply_to(params: JsonDict) -> int | None:
     return None
 
 
+_SENDS = frozenset({"sendMessage", "sendPhoto", "sendDocument"})
+
+
 class BenchTelegram(FakeTelegram):
     """`FakeTelegram` that also stamps when updates are handed out and sends arrive.
 
@@ -115,7 +118,10 @@ class BenchTelegram(FakeTelegram):
     """
 
     def __init__(self, token: str = TOKEN) -> None:
-        super().__init__(token=token)
+        # The benchmark never reads uploads back from the call records, and keeping them
+        # (~1 MB per photo, 12 MB per HD document) grew this process by ~400 MB per
+        # 200-user round; stored files are kept apart, so sends still work.
+        super().__init__(token=token, keep_uploads=False)
         self.handed_out: dict[int, float] = {}
         self.poll_arrivals: list[float] = []
         self.delivered: dict[int, float] = {}
@@ -124,6 +130,7 @@ class BenchTelegram(FakeTelegram):
         self.webhook_sets: list[float] = []
         self.arrivals: list[Arrival] = []
         self._stamped = asyncio.Event()
+        self._watch()
 
     def _notify(self) -> None:
         event, self._stamped = self._stamped, asyncio.Event()
@@ -137,57 +144,40 @@ class BenchTelegram(FakeTelegram):
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(event.wait(), remaining)
 
-    def _record(self, call: Call) -> None:
-        # The benchmark never reads uploads back from the call records, and keeping them
-        # (~1 MB per photo, 12 MB per HD document) grew this process by ~400 MB per
-        # 200-user round; past ~1.3 GB the fakes slowed down by a third, round after
-        # round. Stored files are kept apart (deduplicated), so sends still work.
-        call.files = {}
-        super()._record(call)
+    def _watch(self) -> None:
+        self.hooks.request.append(self._arrived)
+        self.hooks.response.append(self._answered)
+        self.hooks.updates.append(self._handed_out)
+        self.hooks.webhook.append(self._delivery)
 
-    async def _get_updates(self, call: Call) -> list[JsonDict]:
-        self.poll_arrivals.append(call.at)
+    def _arrived(self, call: Call) -> None:
+        if call.method == "getUpdates":
+            self.poll_arrivals.append(call.at)
+        elif call.method in _SENDS:
+            chat = call.params.get("chat_id")
+            chat_id = chat if isinstance(chat, int) else None
+            self.arrivals.append(
+                Arrival(call.method, chat_id, _reply_to(call.params), time.monotonic())
+            )
+        else:
+            return
         self._notify()
-        updates = await super()._get_updates(call)
+
+    def _answered(self, call: Call) -> None:
+        if call.method == "setWebhook" and call.ok and call.params.get("url"):
+            self.webhook_sets.append(time.monotonic())
+            self._notify()
+
+    def _handed_out(self, updates: list[JsonDict]) -> None:
         now = time.monotonic()
         for update in updates:
             self.handed_out.setdefault(int(update["update_id"]), now)
         self._notify()
-        return updates
 
-    async def _set_webhook(self, call: Call) -> bool:
-        result = await super()._set_webhook(call)
-        if call.params.get("url"):
-            self.webhook_sets.append(time.monotonic())
-            self._notify()
-        return result
-
-    async def _deliver(self, update: JsonDict) -> None:
-        update_id = int(update["update_id"])
-        self.delivered.setdefault(update_id, time.monotonic())
-        await super()._deliver(update)
-        self.webhook_answered.setdefault(update_id, time.monotonic())
+    def _delivery(self, update: JsonDict, phase: str) -> None:
+        stamps = self.delivered if phase == "posting" else self.webhook_answered
+        stamps.setdefault(int(update["update_id"]), time.monotonic())
         self._notify()
-
-    def _stamp(self, call: Call) -> None:
-        chat = call.params.get("chat_id")
-        chat_id = chat if isinstance(chat, int) else None
-        self.arrivals.append(
-            Arrival(call.method, chat_id, _reply_to(call.params), time.monotonic())
-        )
-        self._notify()
-
-    async def _send_message(self, call: Call) -> JsonDict:
-        self._stamp(call)
-        return await super()._send_message(call)
-
-    async def _send_photo(self, call: Call) -> JsonDict:
-        self._stamp(call)
-        return await super()._send_photo(call)
-
-    async def _send_document(self, call: Call) -> JsonDict:
-        self._stamp(call)
-        return await super()._send_document(call)
 
     # ------------------------------------------------------------ playing users
 

@@ -1216,6 +1216,23 @@ def _without_reply(message: JsonDict) -> JsonDict:
     return {key: value for key, value in message.items() if key != "reply_to_message"}
 
 
+@dataclass
+class Hooks:
+    """Where a test or the benchmark watches the fake (httpx's `event_hooks`, in spirit).
+
+    Plain callables, called in order on the fake's event loop; they must not block.
+    """
+
+    #: A request whose body has been read and parsed, before the fake works on it.
+    request: list[Callable[[Call], None]] = field(default_factory=list)
+    #: A request answered (`status`, `body` set), as it is appended to `FakeTelegram.calls`.
+    response: list[Callable[[Call], None]] = field(default_factory=list)
+    #: The updates one `getUpdates` answer is about to hand out.
+    updates: list[Callable[[list[JsonDict]], None]] = field(default_factory=list)
+    #: A webhook delivery: `(update, "posting")` as the POST starts, `(update, "answered")`.
+    webhook: list[Callable[[JsonDict, str], None]] = field(default_factory=list)
+
+
 class FakeTelegram:
     """A local Bot API server plus the test-side controls to play users (see module doc)."""
 
@@ -1226,8 +1243,14 @@ class FakeTelegram:
         bot_username: str = "flash_test_bot",
         bot_first_name: str = "Flash",
         host: str = "127.0.0.1",
+        keep_uploads: bool = True,
     ) -> None:
         prefix = token.split(":", 1)[0]
+        #: Public observation points (see `Hooks`).
+        self.hooks = Hooks()
+        #: False: recorded calls drop their uploaded bytes (stored files are kept), so a
+        #: long benchmark does not grow by every photo it was sent.
+        self.keep_uploads = keep_uploads
         self._token = token
         self._bot_id = int(prefix) if prefix.isdigit() else 7_000_000_001
         self._bot_username = bot_username
@@ -1751,6 +1774,8 @@ class FakeTelegram:
             raise ApiError(413, "Request Entity Too Large") from None
         except (aiohttp.ClientPayloadError, ConnectionError, asyncio.IncompleteReadError):
             raise _DropConnection("the client disconnected during the upload") from None
+        for hook in self.hooks.request:
+            hook(call)
         if request.match_info["token"] != self._token:
             raise ApiError(401, "Unauthorized")
         handler = self._methods.get(call.method)
@@ -1776,6 +1801,10 @@ class FakeTelegram:
         raise ApiError(fault.status, fault.description, fault.retry_after)
 
     def _record(self, call: Call) -> None:
+        if not self.keep_uploads:
+            call.files = {}
+        for hook in self.hooks.response:
+            hook(call)
         if call.method == "getUpdates":
             self.get_updates_count += 1
         self.calls.append(call)
@@ -2101,7 +2130,10 @@ class FakeTelegram:
                 raise ApiError(409, POLL_CONFLICT)
             remaining = deadline - asyncio.get_running_loop().time()
             if self._pending or remaining <= 0 or self._closing.is_set():
-                return self._pending[:limit]
+                handed = self._pending[:limit]
+                for hook in self.hooks.updates:
+                    hook(handed)
+                return handed
             await self._updates_changed.wait(remaining)
 
     async def _set_webhook(self, call: Call) -> bool:
@@ -2172,6 +2204,8 @@ class FakeTelegram:
         headers = {}
         if webhook.secret_token is not None:
             headers["X-Telegram-Bot-Api-Secret-Token"] = webhook.secret_token
+        for hook in self.hooks.webhook:
+            hook(update, "posting")
         async with webhook.semaphore:
             try:
                 async with session.post(webhook.url, json=update, headers=headers) as response:
@@ -2181,6 +2215,8 @@ class FakeTelegram:
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                 status, error = 0, f"Connection failed: {exc!r}"
         self.webhook_deliveries.append(status)
+        for hook in self.hooks.webhook:
+            hook(update, "answered")
         if not 200 <= status < 300:
             webhook.last_error_date = int(time.time())
             webhook.last_error_message = error
