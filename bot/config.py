@@ -105,7 +105,10 @@ class Settings(LedgerSettings):
     def secrets(self) -> list[str]:
         """Values that must never appear in a log line."""
         values = [self.telegram_bot_token, self.image_api_key, self.webhook_secret]
-        return [v.get_secret_value() for v in values if v is not None]
+        found = [v.get_secret_value() for v in values if v is not None]
+        # the token's secret half alone, as it shows in a URL cut at the colon
+        _, _, token_secret = self.telegram_bot_token.get_secret_value().partition(":")
+        return [*found, token_secret] if token_secret else found
 
     @field_validator("telegram_bot_token", "image_api_key")
     @classmethod

@@ -2,18 +2,36 @@
 
 httpx logs each request URL at INFO, and Bot API URLs carry the bot token; those loggers
 are raised to WARNING, and the formatter replaces the token and the API key wherever they
-would still appear (messages, arguments, tracebacks).
+would still appear (messages, arguments, tracebacks), as whole tokens only: a secret is
+replaced where no letter, digit, `_` or `-` touches it (or right after `bot`, as in a Bot
+API URL), so a short key never eats into ordinary words.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TextIO
 
 REDACTED = "[redacted]"
 QUIET_LOGGERS = ("httpx", "httpcore", "aiohttp.access", "apscheduler")
+
+
+_TOKEN_CHAR = "A-Za-z0-9_\\-"
+
+
+def redactor(secrets: Iterable[str]) -> Callable[[str], str]:
+    """A function that replaces each of `secrets`, as a whole token, with `[redacted]`."""
+    wanted = sorted({s for s in secrets if s}, key=len, reverse=True)
+    if not wanted:
+        return lambda text: text
+    pattern = re.compile(
+        f"(?:(?<=bot)|(?<![{_TOKEN_CHAR}]))(?:{'|'.join(map(re.escape, wanted))})"
+        f"(?![{_TOKEN_CHAR}])"
+    )
+    return lambda text: pattern.sub(REDACTED, text)
 
 
 class RedactingFormatter(logging.Formatter):
@@ -21,14 +39,11 @@ class RedactingFormatter(logging.Formatter):
 
     def __init__(self, fmt: str, secrets: Iterable[str]) -> None:
         super().__init__(fmt)
-        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+        self._redact = redactor(secrets)
 
     def format(self, record: logging.LogRecord) -> str:
         """Format as usual, then scrub."""
-        line = super().format(record)
-        for secret in self._secrets:
-            line = line.replace(secret, REDACTED)
-        return line
+        return self._redact(super().format(record))
 
 
 def setup_logging(level: str, secrets: Iterable[str], stream: TextIO | None = None) -> None:

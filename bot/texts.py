@@ -45,9 +45,10 @@ EN: dict[str, str] = {
         "The image service is overloaded right now. Please try again in a minute."
     ),
     "gateway_refused": "The image service refused this request: {message}",
-    "gateway_auth": (
-        "The bot's access to the image service is not working. The bot's admin needs "
-        "to check its API key."
+    "gateway_unavailable": ("The image service is unavailable right now. Please try again later."),
+    "safety_blocked": (
+        "The model's safety filter blocked this request. Please rephrase it; "
+        "sending the same words again will be blocked again."
     ),
     "gateway_server": "The image service had an internal error. Please try again.",
     "gateway_malformed": ("The image service sent back something I can't use. Please try again."),
@@ -160,7 +161,8 @@ ZH: dict[str, str] = {
     "gateway_timeout": "图片服务响应超时，请重试。",
     "gateway_rate_limited": "图片服务当前繁忙，请一分钟后再试。",
     "gateway_refused": "图片服务拒绝了这个请求：{message}",
-    "gateway_auth": "机器人访问图片服务的凭据失效，需要管理员检查 API 密钥。",
+    "gateway_unavailable": "图片服务暂时不可用，请稍后再试。",
+    "safety_blocked": "模型的安全过滤拦截了这个请求。请换个说法；原样重发仍会被拦截。",
     "gateway_server": "图片服务内部出错，请重试。",
     "gateway_malformed": "图片服务返回了无法使用的内容，请重试。",
     "result_download_failed": "图片已生成但下载失败，请重试。",
@@ -257,8 +259,9 @@ def shorten(text: str, limit: int = MAX_TEXT) -> str:
 
 
 def with_nothing_charged(lang: str, sentence: str) -> str:
-    """`sentence` followed by "Nothing was charged." (after a blank line if it is long)."""
-    gap = "\n\n" if "\n" in sentence else " "
+    """`sentence` followed by "Nothing was charged." (after a blank line if it is long; no
+    space after Chinese full-width punctuation)."""
+    gap = "\n\n" if "\n" in sentence else "" if sentence.endswith(("。", "！", "？")) else " "
     return f"{sentence}{gap}{tr(lang, 'nothing_charged')}"
 
 

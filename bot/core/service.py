@@ -191,8 +191,9 @@ class ImageService:
                     aspect_ratio=job.aspect_ratio,
                 )
         except NoImage as exc:
-            text = exc.text or "no image"
-            await self._settle(request_id, job, started, Status.NO_IMAGE, text, usage=exc.usage)
+            await self._settle(
+                request_id, job, started, Status.NO_IMAGE, exc.ledger_note, usage=exc.usage
+            )
             raise
         except BaseException as exc:  # failures, bugs and cancellation alike release the units
             usage = exc.usage if isinstance(exc, GatewayError) else None

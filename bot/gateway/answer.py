@@ -22,6 +22,7 @@ from typing import Any, AnyStr
 
 from bot.domain import Usage
 from bot.errors import MalformedAnswer
+from bot.gateway.error_body import error_of
 
 #: An image in an answer: its decoded bytes (from a data URL) or an http(s) URL to fetch.
 ImageSource = bytes | str
@@ -44,6 +45,8 @@ class Answer:
     sources: list[ImageSource] = field(default_factory=list)
     text: str = ""
     usage: Usage | None = None
+    #: The first choice's `finish_reason` (`content_filter`: the model's safety filter).
+    finish_reason: str | None = None
 
 
 def read_answer(body: bytes, max_image_bytes: int) -> Answer:
@@ -56,13 +59,15 @@ def read_answer(body: bytes, max_image_bytes: int) -> Answer:
     if not isinstance(doc, dict):
         raise MalformedAnswer("answer is not a JSON object")
     if isinstance(doc.get("error"), dict):
-        raise MalformedAnswer(f"answer carries an error: {_error_message(doc)}")
+        raise MalformedAnswer(f"answer carries an error: {error_of(doc).message}")
     choices = doc.get("choices")
     if not isinstance(choices, list) or not choices:
         raise MalformedAnswer("answer has no choices")
 
     sources: list[ImageSource] = []
     texts: list[str] = []
+    first = choices[0]
+    finish = first.get("finish_reason") if isinstance(first, dict) else None
     for choice in choices:
         message = choice.get("message") if isinstance(choice, dict) else None
         if not isinstance(message, dict):
@@ -74,7 +79,8 @@ def read_answer(body: bytes, max_image_bytes: int) -> Answer:
                 texts.append(text)
         sources.extend(_listed_images(message, max_image_bytes))
     images = [_unlift(source, lifted) for source in sources]
-    return Answer(images, "\n".join(texts).strip(), _usage(doc.get("usage")))
+    reason = finish if isinstance(finish, str) else None
+    return Answer(images, "\n".join(texts).strip(), _usage(doc.get("usage")), reason)
 
 
 def _lift_data_urls(body: bytes, max_image_bytes: int) -> tuple[bytes, list[bytes]]:
@@ -120,22 +126,6 @@ def _unlift(source: ImageSource, lifted: list[bytes]) -> ImageSource:
             return lifted[int(index)]
         raise MalformedAnswer("data URL is not valid base64")
     return source
-
-
-def error_message(body: bytes) -> str:
-    """The `error.message` of an error answer, or a short excerpt of the body."""
-    try:
-        doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return body[:200].decode("utf-8", "replace").strip()
-    return _error_message(doc) if isinstance(doc, dict) else ""
-
-
-def _error_message(doc: dict[str, Any]) -> str:
-    error = doc.get("error")
-    if isinstance(error, dict):
-        return str(error.get("message") or error.get("code") or error.get("type") or "")
-    return str(error or doc.get("message") or "")
 
 
 def _content_texts(content: object) -> list[str]:

@@ -27,6 +27,7 @@ from bot.domain import GatewayResult, GeneratedImage, InputImage
 from bot.errors import (
     GatewayAuthError,
     GatewayBadRequest,
+    GatewayBalanceSpent,
     GatewayError,
     GatewayRateLimited,
     GatewayServerError,
@@ -38,12 +39,15 @@ from bot.errors import (
     MalformedAnswer,
     NoImage,
     ResultDownloadFailed,
+    SafetyBlocked,
 )
-from bot.gateway.answer import ImageSource, error_message, read_answer
+from bot.gateway.answer import ImageSource, read_answer
+from bot.gateway.error_body import read_error
 from bot.gateway.links import MAX_IMAGE_BYTES, MAX_REDIRECTS, LinkFetcher
 from bot.gateway.request import build_body, chat_completions_url
 from bot.http_clients import read_capped
 from bot.imaging import ImageWorker, inspect
+from bot.logs import redactor
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +64,21 @@ BACKOFF_BASE = 1.0
 BACKOFF_CAP = 20.0
 
 
-def _status_error(status: int, body: bytes, headers: httpx.Headers) -> GatewayStatusError:
-    message = error_message(body) or httpx.codes.get_reason_phrase(status)
+#: new-api's codes for an operator account that ran dry.
+BALANCE_SPENT = ("insufficient_user_quota", "pre_consume_token_quota_failed")
+
+
+def _status_error(
+    status: int, body: bytes, headers: httpx.Headers
+) -> GatewayStatusError | SafetyBlocked:
+    error = read_error(body)
+    message = error.message or httpx.codes.get_reason_phrase(status)
     if status == 429:
         return GatewayRateLimited(status, message, _retry_after(headers))
+    if status == 400 and error.says("prompt_blocked"):
+        return SafetyBlocked(message)
+    if error.says(*BALANCE_SPENT):
+        return GatewayBalanceSpent(status, message)
     if status in (401, 403):
         return GatewayAuthError(status, message)
     if status >= 500:
@@ -114,7 +129,7 @@ class GatewayClient:
         }
         self._group = group
         self._timeout = timeout
-        self._key = api_key
+        self._scrub = redactor([api_key])
 
     async def aclose(self) -> None:
         """Close the connections."""
@@ -138,6 +153,8 @@ class GatewayClient:
         answer = await self._worker.run_sized(len(raw), read_answer, raw, MAX_IMAGE_BYTES)
         del raw
         if not answer.sources:
+            if answer.finish_reason == "content_filter":
+                raise SafetyBlocked("finish_reason: content_filter", answer.usage)
             raise NoImage(self._scrub(answer.text), answer.usage)
         results: list[GeneratedImage] = []
         failures: list[ResultDownloadFailed] = []
@@ -155,11 +172,16 @@ class GatewayClient:
 
     async def _call_with_retries(self, body: bytes, deadline: float) -> bytes:
         attempt = 0
+        last: GatewayError | None = None
         while True:
             attempt += 1
             try:
                 return await self._call(body, deadline)
             except GatewayError as exc:
+                late = isinstance(exc, GatewayTimeout) and time.monotonic() >= deadline
+                if late and isinstance(last, GatewayUnreachable):
+                    raise last from None  # "cannot be reached" says more than "too long"
+                last = exc
                 delay = self._retry_delay(exc, attempt)
                 if delay is None or delay >= deadline - time.monotonic():
                     raise
@@ -209,14 +231,13 @@ class GatewayClient:
             raise MalformedAnswer(f"answer is larger than {MAX_ANSWER_BYTES // 2**20} MB")
         if response.status_code != 200:
             error = _status_error(response.status_code, raw, response.headers)
+            if isinstance(error, SafetyBlocked):
+                error.reason = self._scrub(error.reason)
+                raise error
             error.message = self._scrub(error.message)
             error.args = (f"HTTP {error.status}: {error.message}",)
             raise error
         return raw
-
-    def _scrub(self, text: str) -> str:
-        """`text` without the API key, should the gateway echo it back."""
-        return text.replace(self._key, "[redacted]") if self._key else text
 
     async def _image(self, source: ImageSource, deadline: float) -> GeneratedImage:
         if isinstance(source, bytes):

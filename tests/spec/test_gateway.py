@@ -7,6 +7,7 @@ import pytest
 from bot.app import Runtime
 from tests.fakes import gateway as gw
 from tests.fakes.gateway import FakeGateway
+from tests.fakes.images import png
 from tests.fakes.telegram import FakeTelegram
 from tests.support.bot import (
     StartBot,
@@ -22,7 +23,11 @@ class TestGatewayErrors:
         ("reply", "expected"),
         [
             (gw.error(400, "prompt blocked by safety filter"), "refused this request: prompt"),
-            (gw.error(401, "invalid token"), "API key"),
+            (gw.error(401, "invalid token", type="new_api_error"), "unavailable right now"),
+            (
+                gw.error(403, "用户额度不足, 剩余额度: ＄0.01", code="insufficient_user_quota"),
+                "unavailable right now",
+            ),
             (gw.raw(b"<html>oops</html>"), "something I can't use"),
             (gw.text("I can only make images of cats."), "I can only make images of cats."),
             (gw.markdown_urls("http://127.0.0.1:9/x.png"), "could not be downloaded"),
@@ -44,6 +49,38 @@ class TestGatewayErrors:
         assert expected in message["text"]
         assert "Nothing was charged" in message["text"]
         assert "Traceback" not in message["text"]
+        assert await bot.ledger.requests.used_units(1, today()) == 0
+
+    async def test_gateway_text_of_an_outage_is_never_shown(
+        self, bot: Runtime, telegram: FakeTelegram, gateway: FakeGateway
+    ) -> None:
+        """Balances and request ids stay with the operator (SPEC section 1)."""
+        gateway.enqueue(
+            gw.error(
+                403,
+                "用户额度不足, 剩余额度: ＄0.012 (request id: X1)",
+                code="insufficient_user_quota",
+            )
+        )
+        ann = telegram.user(1, language_code="zh-hans")
+        telegram.send_text(ann, telegram.private_chat(ann), "一只狗")
+        [message] = await telegram.wait_for_sent(1, timeout=15)
+        assert message["text"] == "图片服务暂时不可用，请稍后再试。本次未扣除额度。"
+
+    async def test_safety_block_is_explained_and_not_retried(
+        self, bot: Runtime, telegram: FakeTelegram, gateway: FakeGateway
+    ) -> None:
+        """`finish_reason: content_filter`: the safety sentence, one call, ledger no_image."""
+        gateway.enqueue(gw.text("", finish_reason="content_filter"), gw.markdown(png()))
+        ann = telegram.user(1)
+        telegram.send_text(ann, telegram.private_chat(ann), "something forbidden")
+        [message] = await telegram.wait_for_sent(1, timeout=15)
+        assert "safety filter blocked" in message["text"]
+        assert "Nothing was charged" in message["text"]
+        assert len(gateway.requests) == 1
+        [row] = await bot.ledger.requests.recent(1, 1)
+        assert row.status == "no_image"
+        assert "content_filter" in (row.error or "")
         assert await bot.ledger.requests.used_units(1, today()) == 0
 
     async def test_rate_limited_then_timeout(

@@ -14,6 +14,8 @@ from bot.domain import InputImage
 from bot.errors import (
     GatewayAuthError,
     GatewayBadRequest,
+    GatewayBalanceSpent,
+    GatewayOutage,
     GatewayRateLimited,
     GatewayServerError,
     GatewayStatusError,
@@ -22,6 +24,7 @@ from bot.errors import (
     MalformedAnswer,
     NoImage,
     ResultDownloadFailed,
+    SafetyBlocked,
 )
 from bot.gateway.client import GatewayClient
 from bot.gateway.request import chat_completions_url
@@ -189,6 +192,63 @@ class TestNoImage:
         with pytest.raises(NoImage) as caught:
             await client_for().generate(model="m", prompt="p")
         assert "describe it differently" in caught.value.text
+        assert len(fake.requests) == 1
+
+
+class TestSafetyBlocks:
+    """new-api's two forms of Gemini's safety filter: never retried, the reason kept."""
+
+    async def test_content_filter_without_an_image(
+        self, fake: gw.FakeGateway, client_for: MakeClient
+    ) -> None:
+        """200, empty content, `finish_reason: content_filter` (IMAGE_SAFETY and friends)."""
+        fake.enqueue(gw.text("", finish_reason="content_filter"), gw.markdown(png()))
+        with pytest.raises(SafetyBlocked) as caught:
+            await client_for().generate(model="m", prompt="p")
+        assert caught.value.text_key == "safety_blocked"
+        assert "content_filter" in caught.value.ledger_note
+        assert len(fake.requests) == 1
+
+    async def test_prompt_blocked(self, fake: gw.FakeGateway, client_for: MakeClient) -> None:
+        """400 with type and code `prompt_blocked`; new-api's request id is cut."""
+        fake.enqueue(
+            gw.error(
+                400,
+                "request blocked by Gemini API: PROHIBITED_CONTENT (request id: 2025X7a)",
+                type="prompt_blocked",
+                code="prompt_blocked",
+            ),
+            gw.markdown(png()),
+        )
+        with pytest.raises(SafetyBlocked) as caught:
+            await client_for().generate(model="m", prompt="p")
+        assert caught.value.reason == "request blocked by Gemini API: PROHIBITED_CONTENT"
+        assert len(fake.requests) == 1
+
+    async def test_plain_stop_without_image_is_no_image(
+        self, fake: gw.FakeGateway, client_for: MakeClient
+    ) -> None:
+        """`finish_reason: stop` with words only is the model talking, not a block."""
+        fake.enqueue(gw.text("Which dog?", finish_reason="stop"))
+        with pytest.raises(NoImage) as caught:
+            await client_for().generate(model="m", prompt="p")
+        assert not isinstance(caught.value, SafetyBlocked)
+
+
+class TestOutages:
+    """The operator's account ran dry, or the key is refused: an outage, never retried."""
+
+    @pytest.mark.parametrize("code", ["insufficient_user_quota", "pre_consume_token_quota_failed"])
+    async def test_balance_spent(
+        self, fake: gw.FakeGateway, client_for: MakeClient, code: str
+    ) -> None:
+        message = "用户额度不足, 剩余额度: ＄0.012000 (request id: 20261203X)"
+        fake.enqueue(gw.error(403, message, type="new_api_error", code=code))
+        with pytest.raises(GatewayBalanceSpent) as caught:
+            await client_for().generate(model="m", prompt="p")
+        assert isinstance(caught.value, GatewayOutage)
+        assert caught.value.text_key == "gateway_unavailable"
+        assert "request id" not in caught.value.message
         assert len(fake.requests) == 1
 
 
