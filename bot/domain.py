@@ -53,18 +53,27 @@ class Requester:
 
 @dataclass(frozen=True, slots=True)
 class Destination:
-    """Where everything a request produces goes: the chat, and the message it answers."""
+    """Where everything a request produces goes: the chat, the message it answers, and
+    the forum topic (`thread_id`; None outside topics and in the General topic, where
+    Telegram refuses a thread id)."""
 
     chat_id: int
     reply_to: int | None = None
+    thread_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Owner:
-    """Whose pending images: one user in one chat."""
+    """Whose pending images: one user in one chat, in one forum topic (0: none)."""
 
     user_id: int
     chat_id: int
+    thread_id: int = 0
+
+    @classmethod
+    def at(cls, requester: Requester, destination: Destination) -> Owner:
+        """The owner of what `requester` asks at `destination`."""
+        return cls(requester.user_id, requester.chat_id, destination.thread_id or 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +97,7 @@ class Asked:
     @property
     def owner(self) -> Owner:
         """Whose pending images this message may use or add to."""
-        return Owner(self.requester.user_id, self.requester.chat_id)
+        return Owner.at(self.requester, self.destination)
 
     @property
     def bare(self) -> bool:
@@ -117,6 +126,11 @@ class ImageJob:
     def kind(self) -> JobKind:
         """generate without images, edit with one, merge with several."""
         return JobKind.of(len(self.images))
+
+    @property
+    def owner(self) -> Owner:
+        """Whose pending images a failed job from pending images gives back."""
+        return Owner.at(self.requester, self.destination)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +201,7 @@ class NewRequest:
     inputs: tuple[str, ...] = ()
     reply_to: int | None = None
     language: str | None = None
+    thread_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,10 +219,9 @@ class Settlement:
 
 @dataclass(frozen=True, slots=True)
 class Interrupted:
-    """A request a crash cut off: where to say so."""
+    """A request a crash cut off: where to say so, and in which language."""
 
-    chat_id: int
-    reply_to: int | None
+    destination: Destination
     language: str
 
 

@@ -93,7 +93,7 @@ class Intake:
             aspect_ratio=stored.aspect_ratio,
         )
 
-    async def cancel(self, requester: Requester) -> int:
-        """Drop the requester's pending images (/cancel); how many there were."""
+    async def cancel(self, owner: Owner, requester: Requester) -> int:
+        """Drop the requester's pending images here (/cancel); how many there were."""
         await self._access.admit(requester)
-        return await self._pending.drop(Owner(requester.user_id, requester.chat_id))
+        return await self._pending.drop(owner)

@@ -35,7 +35,6 @@ from bot.domain import (
     Interrupted,
     JobResult,
     NewRequest,
-    Owner,
     Settlement,
     Status,
     Usage,
@@ -129,8 +128,7 @@ class ImageService:
                 )
         except BotError as exc:
             if job.from_pending and not isinstance(exc, UnusableImage):
-                owner = Owner(job.requester.user_id, job.requester.chat_id)
-                await self._pending.restore(owner, job.images)
+                await self._pending.restore(job.owner, job.images)
             raise
 
     async def release_interrupted(self) -> list[Interrupted]:
@@ -155,6 +153,7 @@ class ImageService:
             aspect_ratio=job.aspect_ratio,
             inputs=job.images,
             reply_to=job.destination.reply_to,
+            thread_id=job.destination.thread_id,
             language=who.language,
         )
 

@@ -74,6 +74,18 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE requests ADD COLUMN language TEXT;
     CREATE INDEX requests_status ON requests (status);
     """,
+    # 5: forum topics, and groups that became supergroups
+    """
+    ALTER TABLE requests ADD COLUMN thread_id INTEGER;
+    ALTER TABLE pending_images ADD COLUMN thread_id INTEGER NOT NULL DEFAULT 0;
+    DROP INDEX pending_images_owner;
+    CREATE INDEX pending_images_owner ON pending_images (user_id, chat_id, thread_id);
+    CREATE TABLE chat_moves (
+        old_id   INTEGER PRIMARY KEY,
+        new_id   INTEGER NOT NULL,
+        moved_at TEXT NOT NULL
+    );
+    """,
 )
 
 

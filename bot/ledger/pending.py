@@ -1,4 +1,4 @@
-"""Images waiting for their instruction, per user and chat, with an expiry time.
+"""Images waiting for their instruction, per user, chat and topic, with an expiry time.
 
 Plain storage: the rules (how long they wait, when a failure keeps them, one change at a
 time per user) are `bot.core.pending`'s.
@@ -12,6 +12,12 @@ import aiosqlite
 
 from bot.domain import Owner
 
+_OWNER = "user_id = ? AND chat_id = ? AND thread_id = ?"
+
+
+def _key(owner: Owner) -> tuple[int, int, int]:
+    return owner.user_id, owner.chat_id, owner.thread_id
+
 
 class PendingStore:
     """The `pending_images` table."""
@@ -21,19 +27,17 @@ class PendingStore:
 
     async def add(self, owner: Owner, refs: Sequence[str], *, now: float, expires_at: float) -> int:
         """Add images after the owner's unexpired ones, renewing all; how many there are now."""
-        key = (owner.user_id, owner.chat_id)
+        key = _key(owner)
         await self._db.execute(
-            "DELETE FROM pending_images WHERE user_id = ? AND chat_id = ? AND expires_at < ?",
-            (*key, now),
+            f"DELETE FROM pending_images WHERE {_OWNER} AND expires_at < ?", (*key, now)
         )
         await self._db.executemany(
-            "INSERT INTO pending_images (user_id, chat_id, file_id, expires_at) "
-            "VALUES (?, ?, ?, ?)",
+            "INSERT INTO pending_images (user_id, chat_id, thread_id, file_id, expires_at) "
+            "VALUES (?, ?, ?, ?, ?)",
             [(*key, ref, expires_at) for ref in refs],
         )
         async with self._db.execute(
-            "UPDATE pending_images SET expires_at = ? WHERE user_id = ? AND chat_id = ? "
-            "RETURNING id",
+            f"UPDATE pending_images SET expires_at = ? WHERE {_OWNER} RETURNING id",
             (expires_at, *key),
         ) as cursor:
             return len(list(await cursor.fetchall()))
@@ -41,17 +45,15 @@ class PendingStore:
     async def peek(self, owner: Owner, now: float) -> tuple[str, ...]:
         """The owner's unexpired images, in the order they came."""
         async with self._db.execute(
-            "SELECT file_id FROM pending_images "
-            "WHERE user_id = ? AND chat_id = ? AND expires_at >= ? ORDER BY id",
-            (owner.user_id, owner.chat_id, now),
+            f"SELECT file_id FROM pending_images WHERE {_OWNER} AND expires_at >= ? ORDER BY id",
+            (*_key(owner), now),
         ) as cursor:
             return tuple(str(row["file_id"]) for row in await cursor.fetchall())
 
     async def drop(self, owner: Owner, now: float) -> int:
         """Forget the owner's images; how many of them had not expired."""
         async with self._db.execute(
-            "DELETE FROM pending_images WHERE user_id = ? AND chat_id = ? RETURNING expires_at",
-            (owner.user_id, owner.chat_id),
+            f"DELETE FROM pending_images WHERE {_OWNER} RETURNING expires_at", _key(owner)
         ) as cursor:
             return sum(row["expires_at"] >= now for row in await cursor.fetchall())
 

@@ -15,6 +15,7 @@ from typing import Any
 import aiosqlite
 
 from bot.domain import (
+    Destination,
     Interrupted,
     NewRequest,
     Settlement,
@@ -103,11 +104,16 @@ class RequestLog:
         """Fail the rows still reserved (left by a crash), freeing their units; whom to tell."""
         async with self._db.execute(
             "UPDATE requests SET status = ?, error = ?, units = 0, finished_at = ? "
-            "WHERE status = ? RETURNING chat_id, reply_to, language",
+            "WHERE status = ? RETURNING chat_id, reply_to, thread_id, language",
             (Status.FAILED.value, reason, utc_now(), Status.RESERVED.value),
         ) as cursor:
             rows = await cursor.fetchall()
-        return [Interrupted(r["chat_id"], r["reply_to"], r["language"] or "en") for r in rows]
+        return [
+            Interrupted(
+                Destination(r["chat_id"], r["reply_to"], r["thread_id"]), r["language"] or "en"
+            )
+            for r in rows
+        ]
 
     async def used_units(self, user_id: int, day: str) -> int:
         """Units counted against the user on `day` (successes and reservations)."""
@@ -187,6 +193,7 @@ def _values(request: NewRequest, status: Status, units: int) -> dict[str, Any]:
         "aspect_ratio": request.aspect_ratio,
         "inputs": json.dumps(list(request.inputs)) if request.inputs else None,
         "reply_to": request.reply_to,
+        "thread_id": request.thread_id,
         "language": request.language,
         "status": status.value,
         "units": units,

@@ -17,7 +17,7 @@ from bot import texts
 from bot.domain import Destination, Requester
 from bot.errors import BotError, GatewayAuthError
 from bot.tg.context import BotContext
-from bot.tg.reading import presser_of, requester_of
+from bot.tg.reading import destination_of, presser_of, requester_of
 from bot.tg.sending import say
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ async def report_error(update: object, context: BotContext) -> None:
             await query.answer()
         asker = presser_of(query)
     elif message is not None and (message.from_user or message.sender_chat):
-        asker = requester_of(message), Destination(message.chat_id, message.message_id)
+        asker = requester_of(message), destination_of(message)
     if asker is None:
         if not isinstance(error, BotError):
             log.error("unhandled error outside a chat", exc_info=error)

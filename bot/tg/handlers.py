@@ -24,7 +24,7 @@ from bot.errors import BotError
 from bot.tg.albums import combine
 from bot.tg.context import BotContext
 from bot.tg.error_handler import tell
-from bot.tg.reading import presser_of, read_message, requester_of
+from bot.tg.reading import destination_of, presser_of, read_message, requester_of
 from bot.tg.results import AGAIN, HD
 from bot.tg.sending import answer, say
 
@@ -62,8 +62,9 @@ async def cancel(update: Update, context: BotContext) -> None:
     """Drop the images waiting for an instruction (/cancel)."""
     message = _message(update)
     requester = requester_of(message)
-    async with context.deps.intake.turn(Owner(requester.user_id, requester.chat_id)):
-        dropped = await context.deps.intake.cancel(requester)
+    owner = Owner.at(requester, destination_of(message))
+    async with context.deps.intake.turn(owner):
+        dropped = await context.deps.intake.cancel(owner, requester)
     key = "pending_cancelled" if dropped else "nothing_to_cancel"
     await answer(message, texts.tr(requester.language, key, count=dropped))
 

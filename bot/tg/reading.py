@@ -1,8 +1,10 @@
 """Reading a Telegram message, once, into the plain value the core decides on (`Asked`).
 
 Who asks (the sender, or the chat a channel or an anonymous admin speaks for), where to
-answer, whether it is for the bot, the command and the instruction, and the images: the
-message's own, and the one in the message it replies to. In private chats every message
+answer (the chat, the message, and its forum topic), whether it is for the bot, the command
+and the instruction, and the images: the message's own, and the one in the message it
+replies to, also when that message is quoted from another chat ("Reply in another chat":
+Telegram puts it in `external_reply`). In private chats every message
 is for the bot; in groups (SPEC section 2) only a command (`/draw`, `/draw@botname`, also as
 a caption), a mention of `@botname` (text or caption entities; the mention is cut from the
 instruction) or a reply to one of the bot's own messages.
@@ -14,11 +16,13 @@ import re
 from collections.abc import Callable
 from pathlib import PurePosixPath
 
-from telegram import CallbackQuery, Document, Message, MessageEntity, User
+from telegram import CallbackQuery, Document, ExternalReplyInfo, Message, MessageEntity, User
 
 from bot import texts
 from bot.domain import Asked, Destination, Requester
 
+#: The General topic's thread id: Telegram refuses it as a `message_thread_id`.
+GENERAL_TOPIC = 1
 IMAGE_MIME_TYPES = frozenset(
     {"image/png", "image/jpeg", "image/jpg", "image/webp", "image/heic", "image/heif"}
 )
@@ -45,7 +49,7 @@ OTHER_MEDIA = (
 def read_message(message: Message, me: User) -> Asked:
     """What `message` asks of bot `me`."""
     requester = requester_of(message)
-    destination = Destination(message.chat_id, message.message_id)
+    destination = destination_of(message)
     replied = message.reply_to_message
     replies_to_me = bool(replied and replied.from_user and replied.from_user.id == me.id)
     if message.text is not None:
@@ -76,8 +80,20 @@ def read_message(message: Message, me: User) -> Asked:
         _cut(text, cuts).strip(),
         images=(own,) if own else (),
         other_media=int(own is None and _has_other_media(message)),
-        replied_image=image_ref(replied) if replied else None,
+        replied_image=image_ref(replied or message.external_reply),
     )
+
+
+def destination_of(message: Message) -> Destination:
+    """Answer `message` where it was written: its chat, as a reply, in its topic."""
+    return Destination(message.chat_id, message.message_id, topic_of(message))
+
+
+def topic_of(message: Message) -> int | None:
+    """The forum topic of `message`; None outside forums and in the General topic."""
+    if message.is_topic_message and message.message_thread_id not in (None, GENERAL_TOPIC):
+        return message.message_thread_id
+    return None
 
 
 def requester_of(message: Message) -> Requester:
@@ -106,12 +122,15 @@ def presser_of(query: CallbackQuery) -> tuple[Requester, Destination] | None:
     requester = Requester(
         user.id, chat.id, chat.type, user.username, texts.language(user.language_code)
     )
-    reply_to = message.message_id if isinstance(message, Message) else None
-    return requester, Destination(chat.id, reply_to)
+    if not isinstance(message, Message):  # too old for Telegram to show it to us
+        return requester, Destination(chat.id)
+    return requester, Destination(chat.id, message.message_id, topic_of(message))
 
 
-def image_ref(message: Message) -> str | None:
+def image_ref(message: Message | ExternalReplyInfo | None) -> str | None:
     """The `file_id` of the message's image (largest photo size, or an image file)."""
+    if message is None:
+        return None
     if message.photo:
         return max(message.photo, key=lambda size: size.width * size.height).file_id
     document = message.document

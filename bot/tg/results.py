@@ -25,7 +25,7 @@ from bot.core.service import ImageService
 from bot.domain import Destination, GeneratedImage, ImageJob, Interrupted, JobResult
 from bot.errors import DeliveryFailed
 from bot.imaging import ImageWorker, fits_photo, preview
-from bot.tg.sending import refused, reply_parameters, retrying, say
+from bot.tg.sending import in_topic, refused, retrying, say, to
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +96,7 @@ class Results:
     async def tell_interrupted(self, interrupted: Iterable[Interrupted]) -> None:
         """Tell each user whose request an earlier run left unfinished to send it again."""
         for request in interrupted:
-            where = Destination(request.chat_id, request.reply_to)
-            await say(self._bot, where, texts.tr(request.language, "interrupted"))
+            await say(self._bot, request.destination, texts.tr(request.language, "interrupted"))
 
     @contextlib.asynccontextmanager
     async def _chat_action(self, where: Destination) -> AsyncIterator[Callable[[], None]]:
@@ -109,7 +108,9 @@ class Results:
         async def renew() -> None:
             while True:
                 with contextlib.suppress(TelegramError):
-                    await self._bot.send_chat_action(where.chat_id, ChatAction.UPLOAD_PHOTO)
+                    await self._bot.send_chat_action(
+                        action=ChatAction.UPLOAD_PHOTO, **in_topic(where)
+                    )
                 await asyncio.sleep(CHAT_ACTION_EVERY)
 
         def show() -> None:
@@ -148,13 +149,11 @@ class Results:
     async def _send_image(
         self, job: ImageJob, image: GeneratedImage, name: str, buttons: InlineKeyboardMarkup | None
     ) -> int:
-        chat_id, reply = job.destination.chat_id, reply_parameters(job.destination)
+        where = to(job.destination)
         if not job.hd and fits_photo(len(image.data), image.width, image.height):
             try:
                 await retrying(
-                    lambda: self._bot.send_photo(
-                        chat_id, image.data, reply_parameters=reply, reply_markup=buttons
-                    )
+                    lambda: self._bot.send_photo(photo=image.data, reply_markup=buttons, **where)
                 )
                 return len(image.data)
             except NetworkError as exc:
@@ -168,12 +167,11 @@ class Results:
         document = InputFile(image.data, filename=name, attach=True)
         await retrying(
             lambda: self._bot.send_document(
-                chat_id,
-                document,
+                document=document,
                 caption=caption,
-                reply_parameters=reply,
                 reply_markup=buttons,
                 disable_content_type_detection=True,
+                **where,
             )
         )
         return sent
@@ -182,11 +180,7 @@ class Results:
         """A downscaled photo ahead of the original file; its size, or 0 if none was sent."""
         try:
             small = await self._worker.run(preview, image.data)
-            await retrying(
-                lambda: self._bot.send_photo(
-                    where.chat_id, small, reply_parameters=reply_parameters(where)
-                )
-            )
+            await retrying(lambda: self._bot.send_photo(photo=small, **to(where)))
         except (OSError, ValueError) as exc:
             log.warning("no preview for a %s result: %s", image.mime, exc)
             return 0

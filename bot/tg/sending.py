@@ -38,6 +38,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot import texts
 from bot.domain import Destination
+from bot.tg.reading import destination_of
 
 log = logging.getLogger(__name__)
 
@@ -75,22 +76,29 @@ async def retrying(send: Callable[[], Awaitable[T]], *, idempotent: bool = False
     raise AssertionError("unreachable")
 
 
-def reply_parameters(destination: Destination) -> ReplyParameters | None:
-    """Quote the asking message, and still send if it was deleted meanwhile."""
-    if destination.reply_to is None:
-        return None
-    return ReplyParameters(destination.reply_to, allow_sending_without_reply=True)
+def to(destination: Destination) -> dict[str, Any]:
+    """The arguments of a send to `destination`: its chat and topic, quoting the asking
+    message, and still sent if that message was deleted meanwhile."""
+    where: dict[str, Any] = {"chat_id": destination.chat_id}
+    if destination.thread_id is not None:
+        where["message_thread_id"] = destination.thread_id
+    if destination.reply_to is not None:
+        where["reply_parameters"] = ReplyParameters(
+            destination.reply_to, allow_sending_without_reply=True
+        )
+    return where
+
+
+def in_topic(destination: Destination) -> dict[str, Any]:
+    """The arguments of a chat action at `destination` (no message to quote)."""
+    return {key: value for key, value in to(destination).items() if key != "reply_parameters"}
 
 
 async def say(bot: Bot, destination: Destination, text: str) -> Message | None:
     """Send `text` to `destination`; the message, or None if it could not be sent."""
     chat_id = destination.chat_id
     try:
-        return await retrying(
-            lambda: bot.send_message(
-                chat_id, texts.shorten(text), reply_parameters=reply_parameters(destination)
-            )
-        )
+        return await retrying(lambda: bot.send_message(text=texts.shorten(text), **to(destination)))
     except Forbidden as exc:
         log.warning("cannot write to chat %d: %s", chat_id, exc.message)
     except TelegramError as exc:
@@ -99,8 +107,8 @@ async def say(bot: Bot, destination: Destination, text: str) -> Message | None:
 
 
 async def answer(message: Message, text: str) -> Message | None:
-    """Reply to `message`, quoting it, through `say`."""
-    return await say(message.get_bot(), Destination(message.chat_id, message.message_id), text)
+    """Reply to `message`, quoting it, in its topic, through `say`."""
+    return await say(message.get_bot(), destination_of(message), text)
 
 
 class PerChatFloodControl(BaseRateLimiter[int]):

@@ -17,7 +17,7 @@ from bot.core.access import Access
 from bot.core.intake import Intake, Taken
 from bot.core.pending import PendingImages
 from bot.core.quota import QuotaPolicy
-from bot.domain import Asked, Destination, NewRequest, Requester, Status
+from bot.domain import Asked, Destination, NewRequest, Owner, Requester, Status
 from bot.errors import AccessDenied, InputsGone
 from bot.ledger import Ledger, open_ledger
 
@@ -93,7 +93,7 @@ class TestAdmission:
         with pytest.raises(AccessDenied):
             await take_in_turn(intake, message("a cat", "img"))
         with pytest.raises(AccessDenied):
-            await intake.cancel(ANN)
+            await intake.cancel(Owner(1, ANN.chat_id), ANN)
         [row] = await ledger.requests.recent(1)
         assert (row.status, row.kind, row.prompt, row.inputs) == (
             "denied",

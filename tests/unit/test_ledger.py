@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain import NewRequest, Owner, Settlement, Status, Usage, UserSettings
+from bot.domain import Destination, NewRequest, Owner, Settlement, Status, Usage, UserSettings
 from bot.ledger import Ledger, open_ledger
 from bot.ledger.migrations import MIGRATIONS
 
@@ -113,7 +113,7 @@ class TestRecovery:
         # the process "died" with the row reserved
         async with open_ledger(path) as second:
             [interrupted] = await second.requests.release_interrupted()
-            assert (interrupted.chat_id, interrupted.reply_to) == (1, None)
+            assert interrupted.destination == Destination(1)
             stored = await second.requests.get(rid or 0)
             assert stored is not None and stored.status == "failed"
             assert await second.requests.used_units(1, "2026-11-24") == 0
