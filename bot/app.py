@@ -21,6 +21,7 @@ from bot import http_clients
 from bot.config import Settings
 from bot.core.access import Access
 from bot.core.intake import Intake
+from bot.core.moves import ChatMoves
 from bot.core.pending import PendingImages
 from bot.core.queueing import GatewaySlots, InFlight
 from bot.core.quota import QuotaPolicy
@@ -77,10 +78,11 @@ async def running(
         requests = telegram_requests(settings.telegram_root)
         for request in requests:  # PTB skips their shutdown if start-up failed
             stack.push_async_callback(request.shutdown)
-        application = build_application(settings, requests, on_invalid_token)
-
+        moves = ChatMoves(ledger.moves, settings.allowed_chat_ids)
+        await moves.load()
+        application = build_application(settings, requests, on_invalid_token, moves)
         quota = QuotaPolicy.from_settings(settings)
-        access = Access(settings, ledger.users, ledger.requests, quota)
+        access = Access(settings, ledger.users, ledger.requests, quota, moves)
         pending = PendingImages(ledger.pending)
         limit = LOCAL_MODE_LIMIT if settings.telegram_local_mode else DOWNLOAD_LIMIT
         images = TelegramImages(application.bot, worker, limit=limit)
@@ -100,7 +102,7 @@ async def running(
         reports = Reports(ledger, quota)
         install(
             application.bot_data,
-            Deps(access, intake, reports, results, AlbumCollector(), images),
+            Deps(access, intake, reports, results, AlbumCollector(), images, moves),
         )
         interrupted = await service.release_interrupted()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 
 from bot.config import Settings
+from bot.core.moves import ChatMoves
 from bot.core.quota import QuotaPolicy
 from bot.domain import Asked, JobKind, NewRequest, Requester, Status
 from bot.errors import AccessDenied, NotAdmin
@@ -21,8 +22,14 @@ class Access:
     """Admins always; otherwise not banned and, when lists are set, on one of them."""
 
     def __init__(
-        self, settings: Settings, users: UserStore, requests: RequestLog, quota: QuotaPolicy
+        self,
+        settings: Settings,
+        users: UserStore,
+        requests: RequestLog,
+        quota: QuotaPolicy,
+        moves: ChatMoves,
     ) -> None:
+        self._moves = moves
         self._admins = settings.admin_user_ids
         self._users = settings.allowed_user_ids
         self._chats = settings.allowed_chat_ids
@@ -39,9 +46,13 @@ class Access:
         if user_id in self._admins:
             return True
         listed = not (self._users or self._chats) or user_id in self._users
-        if not (listed or chat_id in self._chats):
+        if not (listed or self._chat_listed(chat_id)):
             return False
         return not (await self._user_store.get(user_id)).banned
+
+    def _chat_listed(self, chat_id: int) -> bool:
+        """Whether the chat, or the group it was before an upgrade, is allowed."""
+        return chat_id in self._chats or bool(self._chats & self._moves.earlier(chat_id))
 
     async def admit(self, requester: Requester, asked: Asked | None = None) -> None:
         """Raise `AccessDenied` if the requester may not use the bot.

@@ -54,21 +54,29 @@ class GatewaySlots:
 
 
 class InFlight:
-    """Counts each user's running requests and refuses one over the cap."""
+    """Counts each user's running requests and refuses one over the cap.
+
+    The first refusal after a request of theirs finished is new; the next ones, until
+    another finishes, are `repeated`.
+    """
 
     def __init__(self, per_user: int) -> None:
         self._per_user = per_user
         self._running: Counter[int] = Counter()
+        self._told: set[int] = set()
 
     @asynccontextmanager
     async def claim(self, user_id: int) -> AsyncIterator[None]:
         """Count one request for the user; raise `TooManyInFlight` at the cap."""
         if self._running[user_id] >= self._per_user:
-            raise TooManyInFlight(user_id)
+            repeated = user_id in self._told
+            self._told.add(user_id)
+            raise TooManyInFlight(user_id, repeated=repeated)
         self._running[user_id] += 1
         try:
             yield
         finally:
             self._running[user_id] -= 1
+            self._told.discard(user_id)
             if not self._running[user_id]:
                 del self._running[user_id]

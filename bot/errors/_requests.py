@@ -43,9 +43,18 @@ class QuotaExceeded(RejectedRequest):
 
 
 class TooManyInFlight(RejectedRequest):
-    """The user already has the maximum number of requests running."""
+    """The user already has the maximum number of requests running.
+
+    `repeated`: they were told so already since their last request finished, so a burst of
+    messages gets one sentence and then only a reaction (Telegram paces each chat, and a
+    result must not queue behind notices).
+    """
 
     text_key = "too_many_in_flight"
+
+    def __init__(self, user_id: int, *, repeated: bool = False) -> None:
+        super().__init__(user_id)
+        self.repeated = repeated
 
 
 class UnknownCommand(RejectedRequest):

@@ -11,6 +11,7 @@ from pathlib import Path
 import aiosqlite
 
 from bot.ledger.migrations import migrate
+from bot.ledger.moves import ChatMoveStore
 from bot.ledger.pending import PendingStore
 from bot.ledger.requests import RequestLog
 from bot.ledger.users import UserStore
@@ -23,6 +24,7 @@ class Ledger:
     requests: RequestLog
     users: UserStore
     pending: PendingStore
+    moves: ChatMoveStore
 
 
 @asynccontextmanager
@@ -42,7 +44,7 @@ async def open_ledger(
             await db.execute(f"PRAGMA {pragma}")
         await db.execute("PRAGMA foreign_keys=ON")
         await migrate(db, migrate_upto)
-        ledger = Ledger(RequestLog(db), UserStore(db), PendingStore(db))
+        ledger = Ledger(RequestLog(db), UserStore(db), PendingStore(db), ChatMoveStore(db))
         if migrate_upto is None:
             await ledger.pending.purge(time.time())
         yield ledger

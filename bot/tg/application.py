@@ -17,10 +17,11 @@ from telegram.request import HTTPXRequest
 
 from bot import http_clients
 from bot.config import Settings
+from bot.core.moves import ChatMoves
 from bot.tg import admin, handlers
 from bot.tg.context import CONTEXT_TYPES, BotContext
 from bot.tg.error_handler import report_error
-from bot.tg.sending import PerChatFloodControl
+from bot.tg.gate import SendControl
 from bot.tg.updates import UpdateSafeBot
 
 #: Updates handled at once; jobs wait for gateway slots, not for update slots.
@@ -57,8 +58,10 @@ def build_application(
     settings: Settings,
     requests: tuple[HTTPXRequest, HTTPXRequest],
     on_invalid_token: Callable[[], None],
+    moves: ChatMoves,
 ) -> App:
-    """The application with every route; `on_invalid_token` if Telegram drops the token."""
+    """The application with every route; `on_invalid_token` if Telegram drops the token;
+    sends follow `moves` (groups that became supergroups)."""
     root = settings.telegram_root
     bot = UpdateSafeBot(
         settings.telegram_bot_token.get_secret_value(),
@@ -67,7 +70,7 @@ def build_application(
         local_mode=settings.telegram_local_mode,
         request=requests[0],
         get_updates_request=requests[1],
-        rate_limiter=PerChatFloodControl(),
+        rate_limiter=SendControl(moves),
         on_invalid_token=on_invalid_token,
     )
     application = (

@@ -9,6 +9,7 @@ from telegram.ext import CallbackContext, ContextTypes, ExtBot
 
 from bot.core.access import Access
 from bot.core.intake import Intake
+from bot.core.moves import ChatMoves
 from bot.core.reports import Reports
 from bot.tg.albums import AlbumCollector
 from bot.tg.files import TelegramImages
@@ -27,9 +28,10 @@ class Deps:
     results: Results
     albums: AlbumCollector
     images: TelegramImages
+    moves: ChatMoves
 
 
-class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[str, Any]]):
+class BotContext(CallbackContext[ExtBot[int], dict[Any, Any], dict[Any, Any], dict[str, Any]]):
     """A `CallbackContext` with typed access to the bot's dependencies."""
 
     @property

@@ -2,7 +2,8 @@
 
 Handlers raise; this explains. A `BotError` names its own sentence (see `bot.errors`);
 anything else is a bug: logged with its traceback, and the user only hears that something
-went wrong. Errors marked `quiet_in_groups` (refused access) stay silent in groups.
+went wrong. Errors marked `quiet_in_groups` (refused access) stay silent in groups; a
+repeated "still working" gets a reaction instead of a sentence.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from telegram.error import Forbidden, TelegramError
 
 from bot import texts
 from bot.domain import Destination, Requester
-from bot.errors import BotError, GatewayAuthError
+from bot.errors import BotError, GatewayOutage, TooManyInFlight
 from bot.tg.context import BotContext
+from bot.tg.gate import Priority
 from bot.tg.reading import destination_of, presser_of, requester_of
-from bot.tg.sending import say
+from bot.tg.sending import react, say
 
 log = logging.getLogger(__name__)
 
@@ -34,19 +36,24 @@ async def tell(context: BotContext, who: Requester, where: Destination, error: E
     if isinstance(error, Forbidden):
         log.warning("cannot write to the chat: %s", error.message)
         return
-    if isinstance(error, GatewayAuthError):
-        log.error("the gateway refused the API key: %s", error)
+    if isinstance(error, GatewayOutage):
+        log.error("the image service is unavailable to the bot: %s", error)
     elif isinstance(error, BotError):
         log.debug("request refused: %r", error)
     else:
         log.error("unhandled error", exc_info=error)
+    if isinstance(error, TooManyInFlight) and error.repeated:
+        await react(context.bot, where)  # told once already: one notice per burst
+        return
     if isinstance(error, BotError):
         if error.quiet_in_groups and not who.private:
             return
         text = explain(error, who.language)
     else:
         text = texts.tr(who.language, "internal")
-    await say(context.bot, where, text)
+    # The answer to a request outranks a "still working" notice in a paced chat.
+    urgency = Priority.NOTICE if isinstance(error, TooManyInFlight) else Priority.RESULT
+    await say(context.bot, where, text, urgency)
 
 
 async def report_error(update: object, context: BotContext) -> None:

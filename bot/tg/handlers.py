@@ -37,6 +37,7 @@ def routes() -> list[BaseHandler[Update, BotContext, None]]:
         CommandHandler("cancel", cancel, filters=new_messages),
         CommandHandler("quota", show_quota, filters=new_messages),
         CallbackQueryHandler(press_button),
+        MessageHandler(filters.StatusUpdate.MIGRATE, follow_upgrade),
         MessageHandler(new_messages & ~filters.StatusUpdate.ALL, take),
     ]
 
@@ -110,6 +111,15 @@ async def _carry_out(context: BotContext, asked: Asked, taken: Taken | None) -> 
         await say(context.bot, asked.destination, text)
     if taken.job is not None:
         await context.deps.results.run(taken.job)
+
+
+async def follow_upgrade(update: Update, context: BotContext) -> None:
+    """A group became a supergroup: what goes to it, and its pending images, follow."""
+    message = _message(update)
+    if message.migrate_to_chat_id is not None:
+        await context.deps.moves.record(message.chat_id, message.migrate_to_chat_id)
+    elif message.migrate_from_chat_id is not None:
+        await context.deps.moves.record(message.migrate_from_chat_id, message.chat_id)
 
 
 async def _acknowledge(query: CallbackQuery, text: str | None = None) -> None:

@@ -25,7 +25,8 @@ from bot.core.service import ImageService
 from bot.domain import Destination, GeneratedImage, ImageJob, Interrupted, JobResult
 from bot.errors import DeliveryFailed
 from bot.imaging import ImageWorker, fits_photo, preview
-from bot.tg.sending import in_topic, refused, retrying, say, to
+from bot.tg.gate import Priority
+from bot.tg.sending import in_topic, paced, refused, retrying, say, to
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +150,7 @@ class Results:
     async def _send_image(
         self, job: ImageJob, image: GeneratedImage, name: str, buttons: InlineKeyboardMarkup | None
     ) -> int:
-        where = to(job.destination)
+        where = to(job.destination) | paced(self._bot, Priority.RESULT)
         if not job.hd and fits_photo(len(image.data), image.width, image.height):
             try:
                 await retrying(
@@ -180,7 +181,8 @@ class Results:
         """A downscaled photo ahead of the original file; its size, or 0 if none was sent."""
         try:
             small = await self._worker.run(preview, image.data)
-            await retrying(lambda: self._bot.send_photo(photo=small, **to(where)))
+            urgent = paced(self._bot, Priority.RESULT)
+            await retrying(lambda: self._bot.send_photo(photo=small, **to(where), **urgent))
         except (OSError, ValueError) as exc:
             log.warning("no preview for a %s result: %s", image.mime, exc)
             return 0

@@ -4,9 +4,10 @@ The delivery promise. A send that Telegram was merely slow to answer is never re
 a photo whose answer was lost to a time-out cannot arrive twice; a send that failed outright
 is repeated:
 
-- 429 Too Many Requests: Telegram refused it for flood control. `PerChatFloodControl`
-  (PTB's rate-limiter extension point) waits `retry_after` for that chat only, then sends
-  again; other chats are not held back.
+- 429 Too Many Requests: Telegram refused it for flood control. `bot.tg.gate` (PTB's
+  rate-limiter extension point) waits `retry_after` for that chat only, then sends again,
+  results ahead of notices; other chats are not held back. A group that became a
+  supergroup, or a topic that is gone, is followed there too.
 - a connection that failed or broke before any answer (refused, reset, dropped, DNS, a
   connect time-out, no free connection in the pool), or a 5xx answer (Telegram's front could
   not pass the request on): repeated by `retrying`, up to `SEND_ATTEMPTS` in all.
@@ -17,33 +18,31 @@ is repeated:
 
 Reads (`getFile`, downloads) change nothing at Telegram and are retried on any network
 failure (`idempotent=True`). `say()` is the path of every sentence: within Telegram's
-length limit, as a reply to the message it answers, and logged rather than raised when
-the chat cannot be reached (a lost "you are number 3 in the queue" must not fail a job).
+length limit, as a reply to the message it answers, in its topic, and logged rather than
+raised when the chat cannot be reached (a lost "you are number 3 in the queue" must not
+fail a job). `to()` gives every send its chat, topic and quote.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import warnings
-from collections.abc import Awaitable, Callable, Coroutine
-from datetime import timedelta
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import httpx
 from telegram import Bot, Message, ReplyParameters
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
-from telegram.ext import BaseRateLimiter
-from telegram.warnings import PTBDeprecationWarning
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError, TimedOut
+from telegram.ext import ExtBot
 
 from bot import texts
 from bot.domain import Destination
+from bot.tg.gate import Priority
 from bot.tg.reading import destination_of
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-JSONDict = dict[str, Any]
 
 SEND_ATTEMPTS = 3
 #: A send's own failure and a time-out that happened before the request left.
@@ -76,6 +75,21 @@ async def retrying(send: Callable[[], Awaitable[T]], *, idempotent: bool = False
     raise AssertionError("unreachable")
 
 
+def paced(bot: Bot, priority: Priority) -> dict[str, Any]:
+    """The argument that tells `bot.tg.gate` how urgent a send is (an ExtBot takes it)."""
+    return {"rate_limit_args": int(priority)} if isinstance(bot, ExtBot) else {}
+
+
+async def react(bot: Bot, destination: Destination, emoji: str = "👀") -> None:
+    """Mark the asking message with a reaction; a lost reaction is only logged."""
+    if destination.reply_to is None:
+        return
+    try:
+        await bot.set_message_reaction(destination.chat_id, destination.reply_to, emoji)
+    except TelegramError as exc:
+        log.info("no reaction in chat %d: %s", destination.chat_id, exc)
+
+
 def to(destination: Destination) -> dict[str, Any]:
     """The arguments of a send to `destination`: its chat and topic, quoting the asking
     message, and still sent if that message was deleted meanwhile."""
@@ -94,11 +108,17 @@ def in_topic(destination: Destination) -> dict[str, Any]:
     return {key: value for key, value in to(destination).items() if key != "reply_parameters"}
 
 
-async def say(bot: Bot, destination: Destination, text: str) -> Message | None:
+async def say(
+    bot: Bot, destination: Destination, text: str, priority: Priority = Priority.NOTICE
+) -> Message | None:
     """Send `text` to `destination`; the message, or None if it could not be sent."""
     chat_id = destination.chat_id
     try:
-        return await retrying(lambda: bot.send_message(text=texts.shorten(text), **to(destination)))
+        return await retrying(
+            lambda: bot.send_message(
+                text=texts.shorten(text), **to(destination), **paced(bot, priority)
+            )
+        )
     except Forbidden as exc:
         log.warning("cannot write to chat %d: %s", chat_id, exc.message)
     except TelegramError as exc:
@@ -108,63 +128,4 @@ async def say(bot: Bot, destination: Destination, text: str) -> Message | None:
 
 async def answer(message: Message, text: str) -> Message | None:
     """Reply to `message`, quoting it, in its topic, through `say`."""
-    return await say(message.get_bot(), destination_of(message), text)
-
-
-class PerChatFloodControl(BaseRateLimiter[int]):
-    """Retries a request that got 429, after `retry_after`, holding back only its chat.
-
-    PTB's `AIORateLimiter` pauses all requests while any one of them waits out a 429, so a
-    single busy group at Telegram's 20-messages-a-minute limit would stall every other
-    user's delivery.
-    """
-
-    def __init__(self, max_retries: int = 5) -> None:
-        self._max_retries = max_retries
-        self._resume_at: dict[object, float] = {}
-
-    async def initialize(self) -> None:
-        """Nothing to set up."""
-
-    async def shutdown(self) -> None:
-        """Nothing to tear down."""
-
-    async def process_request(
-        self,
-        callback: Callable[..., Coroutine[Any, Any, bool | JSONDict | list[JSONDict]]],
-        args: Any,
-        kwargs: dict[str, Any],
-        endpoint: str,
-        data: dict[str, Any],
-        rate_limit_args: int | None,
-    ) -> bool | JSONDict | list[JSONDict]:
-        """Send; on 429 wait the time Telegram asked for (this chat only) and send again."""
-        chat = data.get("chat_id")
-        loop = asyncio.get_running_loop()
-        retries = self._max_retries if rate_limit_args is None else rate_limit_args
-        for attempt in range(retries + 1):
-            wait = self._resume_at.get(chat, 0.0) - loop.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            try:
-                return await callback(*args, **kwargs)
-            except RetryAfter as exc:
-                if attempt == retries:
-                    raise
-                seconds = _seconds(exc)
-                log.info("flood control on %s for chat %s: waiting %.1fs", endpoint, chat, seconds)
-                self._hold(chat, loop.time() + seconds + 0.1)
-        raise AssertionError("unreachable")
-
-    def _hold(self, chat: object, until: float) -> None:
-        now = asyncio.get_running_loop().time()
-        for key in [k for k, t in self._resume_at.items() if t < now]:
-            del self._resume_at[key]
-        self._resume_at[chat] = max(until, self._resume_at.get(chat, 0.0))
-
-
-def _seconds(exc: RetryAfter) -> float:
-    with warnings.catch_warnings():  # an int today, a timedelta in PTB's next major version
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value: object = exc.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(str(value))
+    return await say(message.get_bot(), destination_of(message), text, Priority.RESULT)

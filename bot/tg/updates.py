@@ -18,7 +18,7 @@ from telegram.ext import ExtBot
 log = logging.getLogger(__name__)
 
 
-class UpdateSafeBot(ExtBot[None]):
+class UpdateSafeBot(ExtBot[int]):
     """An `ExtBot` whose `get_updates` never loops on a bad update and reports a dead token."""
 
     def __init__(self, *args: Any, on_invalid_token: Callable[[], None], **kwargs: Any) -> None:

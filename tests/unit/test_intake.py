@@ -15,6 +15,7 @@ import pytest
 from bot.config import Settings
 from bot.core.access import Access
 from bot.core.intake import Intake, Taken
+from bot.core.moves import ChatMoves
 from bot.core.pending import PendingImages
 from bot.core.quota import QuotaPolicy
 from bot.domain import Asked, Destination, NewRequest, Owner, Requester, Status
@@ -41,7 +42,7 @@ async def ledger(tmp_path: Path) -> AsyncIterator[Ledger]:
 def intake_for(ledger: Ledger, **values: object) -> Intake:
     config = settings(**values)
     quota = QuotaPolicy.from_settings(config)
-    access = Access(config, ledger.users, ledger.requests, quota)
+    access = Access(config, ledger.users, ledger.requests, quota, ChatMoves(ledger.moves))
     return Intake(access, PendingImages(ledger.pending), ledger.requests, max_images=10)
 
 
