@@ -1,4 +1,5 @@
-"""flash-image-bot: `python -m bot` runs the bot; `stats` and `export` read its ledger."""
+"""flash-image-bot: `python -m bot` runs the bot; `check` checks a deployment; `stats` and
+`export` read its ledger."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("run", help="run the bot (the default)")
+    commands.add_parser("check", help="check the configuration, the token and the gateway")
     commands.add_parser("stats", help="print the usage summary")
     export = commands.add_parser("export", help="write the ledger as CSV")
     export.add_argument(
@@ -37,6 +39,10 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of `python -m bot` and the `flash-image-bot` script."""
     args = parse_args(argv)
     try:
+        if args.command == "check":
+            from bot.checks import run_checks
+
+            return asyncio.run(run_checks())
         if args.command == "stats":
             return asyncio.run(print_stats(load_settings(LedgerSettings)))
         if args.command == "export":
@@ -58,8 +64,11 @@ def run(settings: Settings) -> int:
     try:
         return asyncio.run(serve(settings))
     except InvalidToken:
-        print("configuration error: TELEGRAM_BOT_TOKEN was rejected by Telegram", file=sys.stderr)
-        return 2
+        print(
+            "TELEGRAM_BOT_TOKEN was rejected by Telegram: check it with @BotFather",
+            file=sys.stderr,
+        )
+        return 1
     except Exception:
         # Through logging, so the traceback is scrubbed of the token and the key.
         logging.getLogger("bot").critical("the bot stopped on an unexpected error", exc_info=True)

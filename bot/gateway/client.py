@@ -44,7 +44,7 @@ from bot.errors import (
 from bot.gateway.answer import ImageSource, read_answer
 from bot.gateway.error_body import read_error
 from bot.gateway.links import MAX_IMAGE_BYTES, MAX_REDIRECTS, LinkFetcher
-from bot.gateway.request import build_body, chat_completions_url
+from bot.gateway.request import build_body, chat_completions_url, endpoint_url
 from bot.http_clients import read_capped
 from bot.imaging import ImageWorker, inspect
 from bot.logs import redactor
@@ -170,6 +170,25 @@ class GatewayClient:
             log.warning("%d of the answer's images could not be used", len(failures))
         return GatewayResult(tuple(results), answer.usage)
 
+    async def models(self) -> list[str]:
+        """The models the key may use (`GET /v1/models`, free on new-api); raises a
+        `GatewayError` as `generate` does."""
+        url = endpoint_url(self._url, "models")
+        headers = {"Authorization": self._headers["Authorization"]}
+        try:
+            response = await self._http.get(url, headers=headers, timeout=CONNECT_TIMEOUT * 2)
+        except httpx.TimeoutException:
+            raise GatewayTimeout("no answer to GET /v1/models") from None
+        except httpx.TransportError as exc:
+            raise GatewayUnreachable(f"{type(exc).__name__}: {exc}") from None
+        if response.status_code != 200:
+            raise self._refusal(response.status_code, response.content, response.headers)
+        try:
+            listed = response.json()["data"]
+            return [str(model["id"]) for model in listed]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise MalformedAnswer(f"not a model list: {exc!r}") from None
+
     async def _call_with_retries(self, body: bytes, deadline: float) -> bytes:
         attempt = 0
         last: GatewayError | None = None
@@ -230,14 +249,20 @@ class GatewayClient:
         if raw is None:
             raise MalformedAnswer(f"answer is larger than {MAX_ANSWER_BYTES // 2**20} MB")
         if response.status_code != 200:
-            error = _status_error(response.status_code, raw, response.headers)
-            if isinstance(error, SafetyBlocked):
-                error.reason = self._scrub(error.reason)
-                raise error
-            error.message = self._scrub(error.message)
-            error.args = (f"HTTP {error.status}: {error.message}",)
-            raise error
+            raise self._refusal(response.status_code, raw, response.headers)
         return raw
+
+    def _refusal(
+        self, status: int, body: bytes, headers: httpx.Headers
+    ) -> GatewayStatusError | SafetyBlocked:
+        """The error an error answer stands for, the key scrubbed should it be echoed."""
+        error = _status_error(status, body, headers)
+        if isinstance(error, SafetyBlocked):
+            error.reason = self._scrub(error.reason)
+            return error
+        error.message = self._scrub(error.message)
+        error.args = (f"HTTP {error.status}: {error.message}",)
+        return error
 
     async def _image(self, source: ImageSource, deadline: float) -> GeneratedImage:
         if isinstance(source, bytes):

@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 from bot.domain import InputImage
 
 
-def chat_completions_url(base_url: str) -> str:
-    """`{base}/v1/chat/completions`, whatever slashes, `/v1` or full endpoint the base has."""
+def endpoint_url(base_url: str, endpoint: str = "chat/completions") -> str:
+    """`{base}/v1/{endpoint}`, whatever slashes, `/v1` or full endpoint the base has."""
     parts = urlsplit(base_url.strip())
     path = "/".join(p for p in parts.path.split("/") if p)
     for suffix in ("v1/chat/completions", "v1"):
@@ -21,7 +21,12 @@ def chat_completions_url(base_url: str) -> str:
             path = path[: -len(suffix)].rstrip("/")
             break
     prefix = f"/{path}" if path else ""
-    return f"{parts.scheme}://{parts.netloc}{prefix}/v1/chat/completions"
+    return f"{parts.scheme}://{parts.netloc}{prefix}/v1/{endpoint}"
+
+
+def chat_completions_url(base_url: str) -> str:
+    """`{base}/v1/chat/completions` (see `endpoint_url`)."""
+    return endpoint_url(base_url)
 
 
 def build_body(
