@@ -80,7 +80,7 @@ async def print_stats(settings: LedgerSettings) -> int:
     from bot.core.reports import usage_report
 
     async with open_ledger(settings.database_path) as ledger:
-        print(await usage_report(ledger, QuotaPolicy.from_settings(settings)))
+        print(await usage_report(ledger, QuotaPolicy.from_settings(settings), settings))
     return 0
 
 

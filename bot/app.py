@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from bot import http_clients
 from bot.config import Settings
 from bot.core.access import Access
+from bot.core.alerts import Alerts
 from bot.core.intake import Intake
 from bot.core.moves import ChatMoves
 from bot.core.pending import PendingImages
@@ -32,6 +33,7 @@ from bot.gateway.client import GatewayClient
 from bot.imaging import ImageWorker
 from bot.ledger import Ledger, open_ledger
 from bot.tg.albums import AlbumCollector
+from bot.tg.alerting import AdminMessages
 from bot.tg.application import App, build_application, telegram_requests
 from bot.tg.context import Deps, install
 from bot.tg.files import DOWNLOAD_LIMIT, LOCAL_MODE_LIMIT, TelegramImages
@@ -95,11 +97,12 @@ async def running(
             pending=pending,
             slots=GatewaySlots(settings.max_concurrent_requests),
             in_flight=InFlight(MAX_IN_FLIGHT_PER_USER),
+            alerts=Alerts(AdminMessages(application.bot, settings.admin_user_ids, access)),
         )
         tracker = JobTracker()
         results = Results(application.bot, service, tracker, worker)
         intake = Intake(access, pending, ledger.requests, max_images=settings.max_input_images)
-        reports = Reports(ledger, quota)
+        reports = Reports(ledger, quota, settings)
         install(
             application.bot_data,
             Deps(access, intake, reports, results, AlbumCollector(), images, moves),

@@ -21,6 +21,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigError
+from bot.money import Pack, parse_packs
 
 IdSet = Annotated[frozenset[int], NoDecode]
 S = TypeVar("S", bound="LedgerSettings")
@@ -37,6 +38,8 @@ class LedgerSettings(BaseSettings):
     daily_quota: int = Field(20, ge=0)
     hd_quota_cost: int = Field(1, ge=0)
     quota_timezone: str = "UTC"
+    daily_budget: float = Field(0, ge=0)
+    group_daily_quota: int = Field(0, ge=0)
     log_level: str = "INFO"
 
     @field_validator("quota_timezone")
@@ -75,6 +78,7 @@ class Settings(LedgerSettings):
     image_api_group: str = Field("default", min_length=1)
     image_price: float = Field(0.028, ge=0)
     image_price_hd: float = Field(0.028, ge=0)
+    stars_packs: Annotated[tuple[Pack, ...], NoDecode] = ()
     admin_user_ids: IdSet = frozenset()
     allowed_user_ids: IdSet = frozenset()
     allowed_chat_ids: IdSet = frozenset()
@@ -86,6 +90,11 @@ class Settings(LedgerSettings):
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = Field(8080, ge=1, le=65535)
     webhook_secret: SecretStr | None = None
+
+    @field_validator("stars_packs", mode="before")
+    @classmethod
+    def _packs(cls, value: object) -> object:
+        return parse_packs(value) if isinstance(value, str) else value
 
     @field_validator("webhook_url", "webhook_secret", mode="before")
     @classmethod

@@ -30,6 +30,7 @@ class Access:
         moves: ChatMoves,
     ) -> None:
         self._moves = moves
+        self._languages: dict[int, str] = {}
         self._admins = settings.admin_user_ids
         self._users = settings.allowed_user_ids
         self._chats = settings.allowed_chat_ids
@@ -50,6 +51,17 @@ class Access:
             return False
         return not (await self._user_store.get(user_id)).banned
 
+    async def admin_language(self, admin_id: int) -> str:
+        """The language an admin last wrote in (English until they have)."""
+        if admin_id not in self._languages:
+            self._languages[admin_id] = await self._user_store.language(admin_id) or "en"
+        return self._languages[admin_id]
+
+    async def _remember_language(self, admin: Requester) -> None:
+        if self._languages.get(admin.user_id) != admin.language:
+            self._languages[admin.user_id] = admin.language
+            await self._user_store.remember_language(admin.user_id, admin.language)
+
     def _chat_listed(self, chat_id: int) -> bool:
         """Whether the chat, or the group it was before an upgrade, is allowed."""
         return chat_id in self._chats or bool(self._chats & self._moves.earlier(chat_id))
@@ -59,6 +71,8 @@ class Access:
 
         `asked` is the image request being refused, which the ledger records.
         """
+        if requester.user_id in self._admins:
+            await self._remember_language(requester)
         if await self.allows(requester.user_id, requester.chat_id):
             return
         request_id = await self._record(requester, asked) if asked is not None else None

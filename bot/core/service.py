@@ -2,7 +2,9 @@
 
     run(job)
       ├─ in-flight cap   at most N per user              → TooManyInFlight
-      ├─ reserve units   atomic, in the ledger           → QuotaExceeded  (row: over_quota)
+      ├─ reserve         units or credits, the group's images and the bot's budget, in
+      │                  one atomic statement            → QuotaExceeded, GroupQuotaExceeded,
+      │                                                    BudgetExhausted (row: over_quota)
       ├─ gateway slot    FIFO, tells the queue position
       ├─ load inputs     through the ImageLoader port    → BadInput       (units released)
       ├─ gateway call                                     → GatewayError   (units released)
@@ -25,6 +27,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.config import Settings
+from bot.core.alerts import Alerts
+from bot.core.charges import Charges
 from bot.core.pending import PendingImages
 from bot.core.queueing import GatewaySlots, InFlight, OnQueued
 from bot.core.quota import QuotaPolicy
@@ -86,7 +90,10 @@ class ImageService:
         pending: PendingImages,
         slots: GatewaySlots,
         in_flight: InFlight,
+        alerts: Alerts,
     ) -> None:
+        self._alerts = alerts
+        self._charges = Charges(settings, ledger, quota, alerts)
         self._settings = settings
         self._gateway = gateway
         self._ledger = ledger
@@ -158,16 +165,11 @@ class ImageService:
         )
 
     async def _reserve(self, job: ImageJob) -> int:
-        record = self._record(job)
-        limit = self._quota.limit_for(await self._ledger.users.get(record.user_id))
-        units = self._quota.units(job.hd)
-        requests = self._ledger.requests
-        request_id = None if limit == 0 else await requests.reserve(record, units, limit)
-        if request_id is None:
-            request_id = await requests.record(record, Status.OVER_QUOTA)
-            self._log(request_id, job, Status.OVER_QUOTA, 0.0)
-            raise QuotaExceeded(limit or 0, self._quota.seconds_until_reset())
-        return request_id
+        try:
+            return await self._charges.reserve(self._record(job), job)
+        except QuotaExceeded as refusal:
+            self._log(refusal.request_id or 0, job, Status.OVER_QUOTA, 0.0)
+            raise
 
     async def _generate(
         self,
@@ -183,19 +185,25 @@ class ImageService:
                 if on_started is not None:
                     on_started()
                 images = await self._loader.load(job.images)
-                return await self._gateway.generate(
+                made = await self._gateway.generate(
                     model=self._model(job),
                     prompt=job.prompt,
                     images=images,
                     aspect_ratio=job.aspect_ratio,
                 )
+                self._alerts.gateway_answered()
+                return made
         except NoImage as exc:
+            self._alerts.gateway_answered()
             await self._settle(
                 request_id, job, started, Status.NO_IMAGE, exc.ledger_note, usage=exc.usage
             )
             raise
         except BaseException as exc:  # failures, bugs and cancellation alike release the units
-            usage = exc.usage if isinstance(exc, GatewayError) else None
+            usage = None
+            if isinstance(exc, GatewayError):
+                self._alerts.gateway_failed(exc)
+                usage = exc.usage
             await self._settle(request_id, job, started, Status.FAILED, _describe(exc), usage=usage)
             raise
 

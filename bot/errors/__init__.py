@@ -12,7 +12,9 @@ while the user gets the generic apology.
     ├── RejectedRequest             refused before anything was charged or called
     │   ├── AccessDenied            not on the allow-list, or banned (silent in groups)
     │   ├── NotAdmin                an admin command from someone else
-    │   ├── QuotaExceeded           today's units are spent
+    │   ├── QuotaExceeded           today's units are spent (the answer offers Stars packs)
+    │   │   ├── GroupQuotaExceeded  the group's images for today are spent
+    │   │   └── BudgetExhausted     the bot's DAILY_BUDGET is spent
     │   ├── TooManyInFlight         the user already has the maximum number running
     │   ├── UnknownCommand          a command that is not the bot's, where an image was expected
     │   └── BadInput                the message cannot become a request
@@ -66,9 +68,11 @@ from bot.errors._gateway import (
 from bot.errors._requests import (
     AccessDenied,
     BadInput,
+    BudgetExhausted,
     ConfigError,
     DeliveryFailed,
     EmptyPrompt,
+    GroupQuotaExceeded,
     InputDownloadFailed,
     InputImageInvalid,
     InputImageTooLarge,
@@ -89,6 +93,7 @@ __all__ = [
     "AccessDenied",
     "BadInput",
     "BotError",
+    "BudgetExhausted",
     "ConfigError",
     "DeliveryFailed",
     "EmptyPrompt",
@@ -102,6 +107,7 @@ __all__ = [
     "GatewayStatusError",
     "GatewayTimeout",
     "GatewayUnreachable",
+    "GroupQuotaExceeded",
     "InputDownloadFailed",
     "InputImageInvalid",
     "InputImageTooLarge",

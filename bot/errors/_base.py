@@ -12,6 +12,7 @@ class BotError(Exception):
     text_key = "internal"
     nothing_charged = False
     quiet_in_groups = False
+    offers_packs = False
 
     def text_values(self, lang: str) -> dict[str, object]:
         """The placeholders of the sentence, in the user's language."""

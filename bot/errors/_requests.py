@@ -38,8 +38,34 @@ class QuotaExceeded(RejectedRequest):
         self.seconds_until_reset = seconds_until_reset
         self.text_key = "quota_exceeded" if limit else "quota_zero"
 
+    #: Whether the answer offers Stars packs (when the bot sells them).
+    offers_packs = True
+    #: The ledger row that recorded the refusal.
+    request_id: int | None = None
+
     def text_values(self, lang: str) -> dict[str, object]:
-        return {"limit": self.limit, "reset": texts.duration(lang, self.seconds_until_reset)}
+        return {
+            "limit": texts.images(lang, self.limit),
+            "reset": texts.duration(lang, self.seconds_until_reset),
+        }
+
+
+class GroupQuotaExceeded(QuotaExceeded):
+    """The group's images for today are spent (`GROUP_DAILY_QUOTA` or its own limit)."""
+
+    def __init__(self, limit: int, seconds_until_reset: int) -> None:
+        super().__init__(limit, seconds_until_reset)
+        self.text_key = "group_quota_exceeded"
+
+
+class BudgetExhausted(QuotaExceeded):
+    """The bot's `DAILY_BUDGET` is spent: no one gets an image until the reset."""
+
+    offers_packs = False
+
+    def __init__(self, seconds_until_reset: int) -> None:
+        super().__init__(0, seconds_until_reset)
+        self.text_key = "budget_exhausted"
 
 
 class TooManyInFlight(RejectedRequest):

@@ -10,10 +10,13 @@ from pathlib import Path
 
 import aiosqlite
 
+from bot.ledger.chats import ChatStore
 from bot.ledger.migrations import migrate
 from bot.ledger.moves import ChatMoveStore
+from bot.ledger.payments import PaymentStore
 from bot.ledger.pending import PendingStore
 from bot.ledger.requests import RequestLog
+from bot.ledger.spending import Spending
 from bot.ledger.users import UserStore
 
 
@@ -25,6 +28,9 @@ class Ledger:
     users: UserStore
     pending: PendingStore
     moves: ChatMoveStore
+    spending: Spending
+    chats: ChatStore
+    payments: PaymentStore
 
 
 @asynccontextmanager
@@ -44,7 +50,15 @@ async def open_ledger(
             await db.execute(f"PRAGMA {pragma}")
         await db.execute("PRAGMA foreign_keys=ON")
         await migrate(db, migrate_upto)
-        ledger = Ledger(RequestLog(db), UserStore(db), PendingStore(db), ChatMoveStore(db))
+        ledger = Ledger(
+            RequestLog(db),
+            UserStore(db),
+            PendingStore(db),
+            ChatMoveStore(db),
+            Spending(db),
+            ChatStore(db),
+            PaymentStore(db),
+        )
         if migrate_upto is None:
             await ledger.pending.purge(time.time())
         yield ledger

@@ -86,6 +86,36 @@ MIGRATIONS: tuple[str, ...] = (
         moved_at TEXT NOT NULL
     );
     """,
+    # 6: money: credits bought with Stars, what each request holds, group limits
+    """
+    ALTER TABLE requests ADD COLUMN credits INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE requests ADD COLUMN group_images INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE requests ADD COLUMN price_micros INTEGER NOT NULL DEFAULT 0;
+    UPDATE requests SET price_micros = CAST(ROUND(cost * 1000000) AS INTEGER)
+        WHERE status = 'ok';
+    CREATE INDEX requests_chat_day ON requests (chat_id, quota_day, status);
+    CREATE INDEX requests_user_status ON requests (user_id, status);
+    ALTER TABLE users ADD COLUMN language TEXT;
+    CREATE TABLE chats (
+        chat_id         INTEGER PRIMARY KEY,
+        quota_limit     INTEGER,
+        quota_unlimited INTEGER NOT NULL DEFAULT 0,
+        updated_at      TEXT NOT NULL
+    );
+    CREATE TABLE payments (
+        charge_id          TEXT PRIMARY KEY,
+        provider_charge_id TEXT NOT NULL DEFAULT '',
+        user_id            INTEGER NOT NULL,
+        images             INTEGER NOT NULL,
+        stars              INTEGER NOT NULL,
+        payload            TEXT NOT NULL,
+        status             TEXT NOT NULL DEFAULT 'paid',
+        clawed_back        INTEGER NOT NULL DEFAULT 0,
+        created_at         TEXT NOT NULL,
+        refunded_at        TEXT
+    );
+    CREATE INDEX payments_user ON payments (user_id);
+    """,
 )
 
 

@@ -1,6 +1,7 @@
 """Groups that became supergroups: the `chat_moves` table (old id → new id).
 
-Recording a move also carries the old chat's pending images over, in the same transaction.
+Recording a move also carries the old chat's pending images and its own daily limit over,
+in the same transaction.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ class ChatMoveStore:
                 ON CONFLICT (old_id) DO UPDATE SET new_id = excluded.new_id;
             UPDATE chat_moves SET new_id = {new} WHERE new_id = {old};
             UPDATE pending_images SET chat_id = {new} WHERE chat_id = {old};
+            INSERT OR IGNORE INTO chats (chat_id, quota_limit, quota_unlimited, updated_at)
+                SELECT {new}, quota_limit, quota_unlimited, updated_at
+                FROM chats WHERE chat_id = {old};
             COMMIT;
             """
         )

@@ -1,8 +1,7 @@
 """The request log: one row per request, and the quota units it holds.
 
-Quota reservation is a single `INSERT … SELECT … WHERE used + units <= limit` statement,
-so it is atomic however many coroutines reserve at once: no lock, no read-then-write race.
-A reserved row holds its units until `settle` frees them (anything but `ok`) or keeps them.
+Reservation (`bot.ledger.spending`) is a single `INSERT … SELECT … WHERE` statement; a
+reserved row holds what it took until `settle` frees it (anything but `ok`) or keeps it.
 """
 
 from __future__ import annotations
@@ -26,6 +25,8 @@ from bot.domain import (
     Usage,
 )
 
+#: What a reserved row holds until it settles: kept if `ok`, freed otherwise.
+HELD = ("units", "credits", "group_images", "price_micros")
 #: Rows whose units count against the day's quota.
 COUNTED = (Status.OK.value, Status.RESERVED.value)
 _USED = (
@@ -48,22 +49,9 @@ class RequestLog:
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
 
-    async def reserve(self, request: NewRequest, units: int, limit: int | None) -> int | None:
-        """Insert a `reserved` row if `units` more fit under `limit` today; its id or None.
-
-        `limit=None` means unlimited.
-        """
-        values = _values(request, Status.RESERVED, units)
-        cursor = await self._db.execute(
-            f"INSERT INTO requests ({', '.join(values)}) "
-            f"SELECT {', '.join('?' * len(values))} WHERE ? IS NULL OR ({_USED}) + ? <= ?",
-            [*values.values(), limit, request.user_id, request.quota_day, *COUNTED, units, limit],
-        )
-        return cursor.lastrowid if cursor.rowcount == 1 else None
-
     async def record(self, request: NewRequest, status: Status, error: str | None = None) -> int:
         """Insert a finished row that reserved nothing (denied, over quota)."""
-        values = _values(request, status, 0)
+        values = row_values(request, status)
         values["error"] = error
         values["finished_at"] = values["created_at"]
         cursor = await self._db.execute(
@@ -74,27 +62,30 @@ class RequestLog:
         return cursor.lastrowid
 
     async def settle(self, request_id: int, outcome: Settlement) -> bool:
-        """Finish a reserved row; anything but OK frees its units. False if not reserved."""
+        """Finish a reserved row; anything but OK frees what it held. False if not reserved."""
         usage = outcome.usage or Usage()
+        kept = ", ".join(f"{held} = CASE WHEN :ok THEN {held} ELSE 0 END" for held in HELD)
         cursor = await self._db.execute(
-            "UPDATE requests SET status = ?, error = ?, units = CASE WHEN ? THEN units ELSE 0 END,"
-            " prompt_tokens = ?, completion_tokens = ?, total_tokens = ?, cost = ?, images = ?,"
-            " latency_ms = ?, bytes_delivered = ?, finished_at = ? WHERE id = ? AND status = ?",
-            (
-                outcome.status.value,
-                outcome.error,
-                outcome.status is Status.OK,
-                usage.prompt_tokens,
-                usage.completion_tokens,
-                usage.total_tokens,
-                outcome.cost,
-                outcome.images,
-                outcome.latency_ms,
-                outcome.bytes_delivered,
-                utc_now(),
-                request_id,
-                Status.RESERVED.value,
-            ),
+            f"UPDATE requests SET status = :status, error = :error, {kept},"
+            " prompt_tokens = :prompt_tokens, completion_tokens = :completion_tokens,"
+            " total_tokens = :total_tokens, cost = :cost, images = :images,"
+            " latency_ms = :latency_ms, bytes_delivered = :bytes_delivered,"
+            " finished_at = :finished_at WHERE id = :id AND status = :reserved",
+            {
+                "status": outcome.status.value,
+                "error": outcome.error,
+                "ok": outcome.status is Status.OK,
+                "prompt_tokens": usage.prompt_tokens,
+                "completion_tokens": usage.completion_tokens,
+                "total_tokens": usage.total_tokens,
+                "cost": outcome.cost,
+                "images": outcome.images,
+                "latency_ms": outcome.latency_ms,
+                "bytes_delivered": outcome.bytes_delivered,
+                "finished_at": utc_now(),
+                "id": request_id,
+                "reserved": Status.RESERVED.value,
+            },
         )
         return cursor.rowcount == 1
 
@@ -103,8 +94,8 @@ class RequestLog:
     ) -> list[Interrupted]:
         """Fail the rows still reserved (left by a crash), freeing their units; whom to tell."""
         async with self._db.execute(
-            "UPDATE requests SET status = ?, error = ?, units = 0, finished_at = ? "
-            "WHERE status = ? RETURNING chat_id, reply_to, thread_id, language",
+            f"UPDATE requests SET status = ?, error = ?, {', '.join(f'{h} = 0' for h in HELD)},"
+            " finished_at = ? WHERE status = ? RETURNING chat_id, reply_to, thread_id, language",
             (Status.FAILED.value, reason, utc_now(), Status.RESERVED.value),
         ) as cursor:
             rows = await cursor.fetchall()
@@ -179,7 +170,8 @@ class RequestLog:
         return row
 
 
-def _values(request: NewRequest, status: Status, units: int) -> dict[str, Any]:
+def row_values(request: NewRequest, status: Status) -> dict[str, Any]:
+    """The columns of a new row for `request` (what it reserves is added by the caller)."""
     return {
         "user_id": request.user_id,
         "username": request.username,
@@ -196,7 +188,6 @@ def _values(request: NewRequest, status: Status, units: int) -> dict[str, Any]:
         "thread_id": request.thread_id,
         "language": request.language,
         "status": status.value,
-        "units": units,
         "quota_day": request.quota_day,
         "created_at": utc_now(),
     }

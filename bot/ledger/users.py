@@ -1,4 +1,5 @@
-"""What admins set per user: an own daily limit (a number, or unlimited) and bans."""
+"""What admins set per user (an own daily limit, a number or unlimited, and bans), and the
+language admins write in, for their alerts."""
 
 from __future__ import annotations
 
@@ -28,6 +29,23 @@ class UserStore:
     async def set_quota(self, user_id: int, limit: int | None) -> None:
         """Give the user their own daily limit; None means unlimited."""
         await self._upsert(user_id, quota_limit=limit, quota_unlimited=int(limit is None))
+
+    async def language(self, user_id: int) -> str | None:
+        """The language the user last wrote to the bot in, if it was remembered."""
+        async with self._db.execute(
+            "SELECT language FROM users WHERE user_id = ?", (user_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return row["language"] if row else None
+
+    async def remember_language(self, user_id: int, language: str) -> None:
+        """Keep the user's language (admins: for their alerts)."""
+        async with self._db.execute(
+            "INSERT INTO users (user_id, language, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (user_id) DO UPDATE SET language = excluded.language",
+            (user_id, language, utc_now()),
+        ):
+            pass
 
     async def set_banned(self, user_id: int, banned: bool) -> None:
         """Ban or unban the user."""

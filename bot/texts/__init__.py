@@ -54,6 +54,23 @@ def duration(lang: str, seconds: int) -> str:
     return f"{hours} h {minutes} min" if hours else f"{minutes} min"
 
 
+#: Counted nouns: English singular and plural, and the Chinese measure word with noun.
+_NOUNS = {"image": ("image", "images", "张图片"), "request": ("request", "requests", "次请求")}
+
+
+def count(lang: str, number: int, noun: str) -> str:
+    """`1 image` / `20 images` / `20 张图片`: a number of things, its plural right."""
+    one, many, zh = _NOUNS[noun]
+    if language(lang) == "zh":
+        return f"{number} {zh}"
+    return f"{number} {one if number == 1 else many}"
+
+
+def images(lang: str, number: int) -> str:
+    """`count(lang, number, "image")`."""
+    return count(lang, number, "image")
+
+
 def money(amount: float) -> str:
     """A cost as recorded (gateway currency units), e.g. `$0.084`."""
     return f"${amount:.3f}".rstrip("0").rstrip(".") if amount else "$0"

@@ -22,7 +22,7 @@ EN: dict[str, str] = {
     "too_many_in_flight": (
         "Still working on your previous images. Send this again when one of them is done."
     ),
-    "quota_exceeded": ("You have used today's {limit} images. Your quota resets in {reset}."),
+    "quota_exceeded": "You have used today's {limit}. Your quota resets in {reset}.",
     "quota_zero": "Image requests are switched off for your account.",
     "access_denied": "Sorry, this bot is private and not available to you.",
     "nothing_charged": "Nothing was charged.",
@@ -89,7 +89,6 @@ EN: dict[str, str] = {
     "original_file": "Original file, {size}.",
     "unknown_command": "I don't know that command. /help shows what I can do.",
     "admin_only": "This command is for the bot's admins.",
-    "usage_setquota": "Usage: /setquota <user_id> <number|unlimited>",
     "usage_ban": "Usage: /ban <user_id>",
     "usage_unban": "Usage: /unban <user_id>",
     "quota_set": "User {user}: daily limit set to {limit}.",
@@ -99,18 +98,14 @@ EN: dict[str, str] = {
     "quota_today": "Today: {used} of {limit} used, {left} left. Resets in {reset}.",
     "quota_today_unlimited": "Today: {used} used, no daily limit.",
     "quota_hd_cost": "An HD image counts as {cost}.",
-    "quota_all_time": "All time: {images} images, cost {cost}.",
+    "quota_all_time": "All time: {images}, cost {cost}.",
     "quota_recent": "Your last requests:",
     "quota_none": "No requests yet.",
-    "stats_today": (
-        "Today ({day}): {requests} requests, {images} images, {failures} failed, cost {cost}."
-    ),
-    "stats_all_time": (
-        "All time: {requests} requests, {images} images, {failures} failed, cost {cost}."
-    ),
+    "stats_today": ("Today ({day}): {requests}, {images}, {failures} failed, cost {cost}."),
+    "stats_all_time": ("All time: {requests}, {images}, {failures} failed, cost {cost}."),
     "stats_top_today": "Top users today:",
     "stats_top_all_time": "Top users, all time:",
-    "stats_top_line": "{rank}. {who}: {images} images, {cost}",
+    "stats_top_line": "{rank}. {who}: {images}, {cost}",
     "status_ok": "done",
     "status_failed": "failed",
     "status_no_image": "no image",
@@ -126,4 +121,59 @@ EN: dict[str, str] = {
     "cmd_setquota": "Set a user's daily limit (admin)",
     "cmd_ban": "Ban a user (admin)",
     "cmd_unban": "Unban a user (admin)",
+    "group_quota_exceeded": (
+        "This group has used today's {limit}. It resets in {reset}; "
+        "images bought with /buy still work here."
+    ),
+    "budget_exhausted": "The bot's daily budget is used up. It resets in {reset}.",
+    "alert_balance": (
+        "⚠️ The gateway account has run out of balance (since {since}). Users are told the "
+        "image service is unavailable and nothing is charged. Top up the account at the gateway."
+    ),
+    "alert_balance_over": "✅ The gateway account works again (out of balance since {since}, {minutes} min).",
+    "alert_key": (
+        "⚠️ The gateway rejects the bot's API key (since {since}). No images can be made. "
+        "Check IMAGE_API_KEY and the key's group at the gateway."
+    ),
+    "alert_key_over": "✅ The gateway accepts the API key again (refused since {since}, {minutes} min).",
+    "alert_failures": (
+        "⚠️ 5 requests in a row failed at the gateway (since {since}). Users are told "
+        "nothing was charged. Check the gateway's status and the bot's log."
+    ),
+    "alert_failures_over": "✅ The gateway makes images again (failing since {since}, {minutes} min).",
+    "alert_budget": (
+        "⚠️ DAILY_BUDGET is reached (at {since}): no more images today. Users are told when "
+        "it resets. Raise DAILY_BUDGET if that is too low."
+    ),
+    "alert_budget_over": "✅ A new day: the daily budget is available again (reached at {since}).",
+    "kind_generate": "text to image",
+    "kind_edit": "edit",
+    "kind_merge": "merge",
+    "quota_credits": "Credits: {credits} (bought with Stars; used once today's free images are spent).",
+    "quota_group": "This group today: {used} of {limit} used.",
+    "quota_group_unlimited": "This group today: {used} used, no limit.",
+    "stats_budget": "Spent today: {spent} of the daily budget {budget}.",
+    "stats_spent": "Spent today: {spent} (no daily budget).",
+    "buy_packs": "Buy images with Telegram Stars. Credits never expire and are used once today's free images are spent.",
+    "buy_button": "{images} for {stars} ⭐",
+    "buy_off": "This bot does not sell images.",
+    "buy_in_private": "Buying works in a private chat with me:",
+    "buy_open_private": "Open the private chat",
+    "buy_unknown_pack": "There is no pack of {images}. Packs: {packs}.",
+    "invoice_title": "{images}",
+    "invoice_description": "{images} for this bot, added to your credits at once. Credits never expire.",
+    "pay_unknown": "This offer is no longer available. Send /buy for the current packs.",
+    "pay_banned": "You cannot buy images from this bot.",
+    "pay_thanks": "Thank you! {images} added. Your credits: {credits}.",
+    "paysupport": (
+        "Questions about a payment? Write to the bot's admins{admins}, and quote the charge id "
+        "from your Telegram payment receipt. Refunds are made with Telegram Stars."
+    ),
+    "refund_usage": "Usage: /refund <telegram_payment_charge_id>",
+    "refund_unknown": "No payment with that charge id in the ledger.",
+    "refund_done": "Refunded {stars} ⭐ to user {user}; {taken} taken back from their credits.",
+    "refund_refused": "Telegram refused the refund: {reason}",
+    "usage_setquota": "Usage: /setquota <user_id|chat_id> <number|unlimited>",
+    "chat_quota_set": "Group {chat}: daily limit set to {limit}.",
+    "chat_quota_set_unlimited": "Group {chat}: no daily limit.",
 }

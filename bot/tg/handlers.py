@@ -75,7 +75,7 @@ async def show_quota(update: Update, context: BotContext) -> None:
     message = _message(update)
     requester = requester_of(message)
     await context.deps.access.admit(requester)
-    await answer(message, await context.deps.reports.quota(requester.user_id, requester.language))
+    await answer(message, await context.deps.reports.quota(requester))
 
 
 async def take(update: Update, context: BotContext) -> None:

@@ -46,7 +46,7 @@ class TestCli:
             await telegram.wait_for("sendPhoto")
         env = {"PATH": os.environ["PATH"], "DATABASE_PATH": str(db)}
         stats = run_cli(["stats"], env, tmp_path)
-        assert "1 requests, 1 images" in stats and "@ann" in stats
+        assert "1 request, 1 image," in stats and "@ann" in stats
         exported = run_cli(["export", "--since", "2000-01-01"], env, tmp_path)
         [row] = list(csv.DictReader(io.StringIO(exported)))
         assert (row["user_id"], row["status"], row["prompt"]) == ("1", "ok", "a cat")

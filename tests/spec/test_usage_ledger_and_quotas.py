@@ -52,7 +52,7 @@ class TestQuotaThroughTheBot:
             assert "won't" in await ask(telegram, ann, "two")
             telegram.send_text(ann, telegram.private_chat(ann), "three")
             await telegram.wait_for("sendPhoto")
-            assert "today's 1 images" in await ask(telegram, ann, "four")
+            assert "today's 1 image." in await ask(telegram, ann, "four")
 
     async def test_token_usage_of_answers_without_an_image_is_stored(
         self, start_bot: StartBot, telegram: FakeTelegram, gateway: FakeGateway
@@ -86,8 +86,8 @@ class TestQuotaThroughTheBot:
             answer = await ask(telegram, ann, "/quota")
         assert "1 of 5 used, 4 left" in answer
         assert "Resets in" in answer
-        assert "All time: 1 images, cost $0.05" in answer
-        assert "generate · done" in answer
+        assert "All time: 1 image, cost $0.05" in answer
+        assert "text to image · done" in answer
 
 
 class TestAdmin:
@@ -169,8 +169,8 @@ class TestAdmin:
             telegram.send_text(ann, telegram.private_chat(ann), "a cat")
             await telegram.wait_for("sendPhoto")
             answer = await ask(telegram, admin, "/stats")
-        assert "1 requests, 1 images, 0 failed, cost $0.028" in answer
-        assert "@ann (1): 1 images" in answer
+        assert "1 request, 1 image, 0 failed, cost $0.028" in answer
+        assert "@ann (1): 1 image," in answer
 
     async def test_admin_menu_uses_chat_scope(
         self, start_bot: StartBot, telegram: FakeTelegram

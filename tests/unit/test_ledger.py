@@ -12,6 +12,7 @@ import pytest
 from bot.domain import Destination, NewRequest, Owner, Settlement, Status, Usage, UserSettings
 from bot.ledger import Ledger, open_ledger
 from bot.ledger.migrations import MIGRATIONS
+from bot.money import Charge
 
 
 def request(user_id: int = 1, day: str = "2026-11-24", **fields: object) -> NewRequest:
@@ -30,6 +31,12 @@ def request(user_id: int = 1, day: str = "2026-11-24", **fields: object) -> NewR
     return NewRequest(**values)  # type: ignore[arg-type]
 
 
+async def reserve(ledger: Ledger, new: NewRequest, units: int, limit: int | None) -> int | None:
+    """Reserve against the user's limit only; the row's id, or None."""
+    spent = await ledger.spending.reserve(new, Charge(units, limit), in_group=False)
+    return None if spent is None else spent.request_id
+
+
 @pytest.fixture
 async def ledger(tmp_path: Path) -> AsyncIterator[Ledger]:
     async with open_ledger(tmp_path / "data" / "bot.sqlite3") as opened:
@@ -42,7 +49,7 @@ class TestReservations:
     async def test_concurrent_reservations_respect_the_limit(self, ledger: Ledger) -> None:
         """20 simultaneous reservations against a limit of 3: exactly 3 succeed."""
         log = ledger.requests
-        results = await asyncio.gather(*(log.reserve(request(), 1, 3) for _ in range(20)))
+        results = await asyncio.gather(*(reserve(ledger, request(), 1, 3) for _ in range(20)))
         granted = [r for r in results if r is not None]
         assert len(granted) == 3
         assert await log.used_units(1, "2026-11-24") == 3
@@ -50,20 +57,20 @@ class TestReservations:
     async def test_failures_release_their_units(self, ledger: Ledger) -> None:
         """Failed and no-image rows stop counting; successes keep counting."""
         log = ledger.requests
-        ids = [await log.reserve(request(), 1, 3) for _ in range(3)]
-        assert all(ids) and await log.reserve(request(), 1, 3) is None
+        ids = [await reserve(ledger, request(), 1, 3) for _ in range(3)]
+        assert all(ids) and await reserve(ledger, request(), 1, 3) is None
         assert ids[0] and ids[1] and ids[2]
         await log.settle(ids[0], Settlement(Status.FAILED, error="boom"))
         await log.settle(ids[1], Settlement(Status.NO_IMAGE, error="refused"))
         ok = Settlement(Status.OK, cost=0.028, images=1, usage=Usage(1, 2, 3))
         await log.settle(ids[2], ok)
         assert await log.used_units(1, "2026-11-24") == 1
-        assert await log.reserve(request(), 1, 3) is not None
+        assert await reserve(ledger, request(), 1, 3) is not None
 
     async def test_settle_only_once(self, ledger: Ledger) -> None:
         """A row settles once; a second settle changes nothing."""
         log = ledger.requests
-        rid = await log.reserve(request(), 1, None)
+        rid = await reserve(ledger, request(), 1, None)
         assert rid is not None
         assert await log.settle(rid, Settlement(Status.OK, images=1))
         assert not await log.settle(rid, Settlement(Status.FAILED))
@@ -72,23 +79,24 @@ class TestReservations:
 
     async def test_units_are_per_day_and_per_user(self, ledger: Ledger) -> None:
         """Yesterday's and other users' units do not count."""
-        log = ledger.requests
-        assert await log.reserve(request(day="2026-11-23"), 1, 1)
-        assert await log.reserve(request(user_id=2), 1, 1)
-        assert await log.reserve(request(), 1, 1)
-        assert await log.reserve(request(), 1, 1) is None
+        assert await reserve(ledger, request(day="2026-11-23"), 1, 1)
+        assert await reserve(ledger, request(user_id=2), 1, 1)
+        assert await reserve(ledger, request(), 1, 1)
+        assert await reserve(ledger, request(), 1, 1) is None
 
     async def test_hd_units(self, ledger: Ledger) -> None:
         """An HD request reserves its cost in units."""
-        log = ledger.requests
-        assert await log.reserve(request(hd=True), 3, 4)
-        assert await log.reserve(request(hd=True), 3, 4) is None
-        assert await log.reserve(request(), 1, 4)
+        assert await reserve(ledger, request(hd=True), 3, 4)
+        assert await reserve(ledger, request(hd=True), 3, 4) is None
+        assert await reserve(ledger, request(), 1, 4)
 
     async def test_rows_read_back_by_name(self, ledger: Ledger) -> None:
         """A stored row comes back with every field it was written with."""
-        rid = await ledger.requests.reserve(
-            request(hd=True, aspect_ratio="16:9", inputs=("f1", "f2"), kind="merge"), 1, None
+        rid = await reserve(
+            ledger,
+            request(hd=True, aspect_ratio="16:9", inputs=("f1", "f2"), kind="merge"),
+            1,
+            None,
         )
         stored = await ledger.requests.get(rid or 0)
         assert stored is not None
@@ -109,7 +117,7 @@ class TestRecovery:
         """Rows still reserved when the process died are failed at the next open."""
         path = tmp_path / "bot.sqlite3"
         async with open_ledger(path) as first:
-            rid = await first.requests.reserve(request(), 1, 3)
+            rid = await reserve(first, request(), 1, 3)
         # the process "died" with the row reserved
         async with open_ledger(path) as second:
             [interrupted] = await second.requests.release_interrupted()

@@ -12,6 +12,7 @@ import pytest
 
 from bot import http_clients
 from bot.config import Settings
+from bot.core.alerts import Alerts
 from bot.core.pending import PendingImages
 from bot.core.queueing import GatewaySlots, InFlight
 from bot.core.quota import QuotaPolicy
@@ -36,6 +37,16 @@ class Images:
         if "broken" in refs:
             raise InputImageInvalid("broken")
         return [InputImage(png(8, 8), "image/png") for _ in refs]
+
+
+class Admins:
+    """Where the service's alerts go: kept, to be read."""
+
+    def __init__(self) -> None:
+        self.told: list[str] = []
+
+    def tell_admins(self, key: str, values: dict[str, object]) -> None:
+        self.told.append(key)
 
 
 @asynccontextmanager
@@ -63,6 +74,7 @@ async def service_for(
                     pending=PendingImages(ledger.pending),
                     slots=GatewaySlots(32),
                     in_flight=InFlight(100),
+                    alerts=Alerts(Admins()),
                 ),
                 ledger,
             )
