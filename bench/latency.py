@@ -1,7 +1,7 @@
 """Added latency and CPU per request: what the bot adds to one request, polling or webhook.
 
 The gateway answers at once with a markdown link to a ~1 MB 1024x1024 PNG (a standard
-result). One user sends 200 texts (40 with `--quick`) one after the other, each pushed once
+result). One user sends 200 texts (20 with `--quick`) one after the other, each pushed once
 the previous photo has arrived and 10 ms have passed, after 5 warm-up ones. A request's
 latency runs from the fake handing its update out (`getUpdates` answer; in webhook mode:
 the fake starting the POST to the bot's webhook) to the fake having read the whole
@@ -206,9 +206,9 @@ def figures(row: str, measured: Measured) -> list[Figure]:
 
 async def polling(quick: bool) -> list[Figure]:
     """The `latency` rows: the bot long-polls."""
-    return figures("latency", await measure(*((40, 2) if quick else (200, 4)), webhook=False))
+    return figures("latency", await measure(*((20, 2) if quick else (200, 4)), webhook=False))
 
 
 async def webhook(quick: bool) -> list[Figure]:
     """The `webhook` rows: the bot serves webhooks."""
-    return figures("webhook", await measure(*((40, 2) if quick else (200, 4)), webhook=True))
+    return figures("webhook", await measure(*((20, 2) if quick else (200, 4)), webhook=True))
