@@ -15,7 +15,7 @@ cost and the machine's speed and noise are in both measurements. What remains be
 bot and the floor is what the bot adds: PTB, httpx, the transport, the ledger, image
 checks, logging. Hence the ratio bot/floor is the benchmark's main yardstick.
 
-The benchmark spawns `python -m bench.floor <mode> …` (see `run_floor`); the process prints
+The benchmark spawns `python -m bench.floor <mode> …` (`bench.harness.floor`); it prints
 one JSON line with its monotonic timestamps (the clock is shared by every process on Linux),
 and the benchmark matches them with the fake's records of the same `sendPhoto` calls:
 
@@ -39,17 +39,14 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import sys
 import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 PROMPT = "a lighthouse at dusk, watercolor"
 MODEL = "gemini-2.5-flash-image"
 
@@ -302,64 +299,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     result = asyncio.run(_main(parse_args(argv)))
     print(json.dumps(result))
     return 0
-
-
-# --------------------------------------------------------------------------------------------
-# The benchmark's side: spawning the floor
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class FloorRun:
-    """What a floor process printed, and when it was spawned."""
-
-    result: dict[str, Any]
-    spawned: float
-
-
-def floor_args(
-    mode: str, gateway_url: str, telegram_url: str, token: str, api_key: str, **options: object
-) -> list[str]:
-    """The floor's command line for `mode` against the given fakes."""
-    args = [
-        mode,
-        f"--gateway={gateway_url}",
-        f"--telegram={telegram_url}",
-        f"--token={token}",
-        f"--api-key={api_key}",
-    ]
-    args += [f"--{key.replace('_', '-')}={value}" for key, value in options.items()]
-    return args
-
-
-async def run_floor(args: Sequence[str], timeout: float = 180.0) -> FloorRun:  # noqa: ASYNC109
-    """Spawn `python -m bench.floor *args`, wait for it; its JSON line and spawn time."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p
-    )
-    spawned = time.monotonic()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bench.floor",
-        *args,
-        cwd=REPO_ROOT,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        out, err = await asyncio.wait_for(process.communicate(), timeout)
-    finally:
-        if process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
-            await process.wait()
-    if process.returncode != 0:
-        raise HttpError(f"the floor failed ({process.returncode}): {err.decode()[-2000:]}")
-    return FloorRun(json.loads(out.decode().strip().splitlines()[-1]), spawned)
 
 
 if __name__ == "__main__":

@@ -56,11 +56,6 @@ class Figure:
         return {**asdict(self), "ratio": self.ratio, "verdict": self.verdict}
 
 
-def not_measured(row: str, name: str, unit: str, target: str, reason: str) -> Figure:
-    """A row that could not be measured in this run (`n/a`), with the reason."""
-    return Figure(row, name, None, unit, target=target, note=reason)
-
-
 def _number(value: float | None, unit: str) -> str:
     if value is None:
         return "-"

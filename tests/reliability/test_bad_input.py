@@ -25,7 +25,7 @@ from tests.fakes import gateway as gw
 from tests.fakes.gateway import FakeGateway
 from tests.fakes.images import corrupt_image, jpeg, png, truncated
 from tests.fakes.telegram import detect_entities
-from tests.reliability.conftest import (
+from tests.reliability.support import (
     BOT_USERNAME,
     BotProcess,
     ObservedTelegram,

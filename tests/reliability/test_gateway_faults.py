@@ -17,7 +17,7 @@ import pytest
 from tests.fakes import gateway as gw
 from tests.fakes.gateway import FakeGateway, Reply
 from tests.fakes.images import corrupt_image, jpeg, png, truncated
-from tests.reliability.conftest import (
+from tests.reliability.support import (
     API_KEY,
     BotProcess,
     Launch,

@@ -10,7 +10,7 @@ from typing import Any
 from tests.fakes import gateway as gw
 from tests.fakes.gateway import FakeGateway
 from tests.fakes.images import png
-from tests.reliability.conftest import (
+from tests.reliability.support import (
     Launch,
     ObservedTelegram,
     answers,

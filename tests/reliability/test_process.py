@@ -12,7 +12,7 @@ import pytest
 from tests.fakes import gateway as gw
 from tests.fakes.gateway import FakeGateway
 from tests.fakes.images import png
-from tests.reliability.conftest import (
+from tests.reliability.support import (
     BotProcess,
     Launch,
     ObservedTelegram,

@@ -15,7 +15,7 @@ from tests.fakes import gateway as gw
 from tests.fakes.gateway import FakeGateway
 from tests.fakes.images import png
 from tests.fakes.telegram import detect_entities
-from tests.reliability.conftest import (
+from tests.reliability.support import (
     API_KEY,
     BOT_ID,
     BOT_USERNAME,
