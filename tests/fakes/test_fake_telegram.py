@@ -313,7 +313,6 @@ async def test_handler_errors_answer_500(fake: FakeTelegram, bot: Bot) -> None:
 # ------------------------------------------------------------------------------ messages
 
 
-
 async def test_utf16_entities_in_pushed_text(fake: FakeTelegram, bot: Bot) -> None:
     user, chat = ann(fake)
     pushed = fake.send_text(user, chat, "🙂 @flash_test_bot hi 你好 /help")
@@ -358,13 +357,11 @@ async def test_reply_keyboard_button_and_delete(fake: FakeTelegram, bot: Bot) ->
     assert fake.sent_messages(chat["id"], include_deleted=False) == []
 
 
-
 async def test_reply_to_unknown_message(bot: Bot) -> None:
     with pytest.raises(BadRequest, match=r"(?i)message to be replied not found"):
         await bot.send_message(1, "hi", reply_to_message_id=77)
     sent = await bot.send_message(1, "hi", reply_to_message_id=77, allow_sending_without_reply=True)
     assert sent.reply_to_message is None
-
 
 
 async def test_text_limits(bot: Bot) -> None:
@@ -445,8 +442,6 @@ async def test_webhook_delivery_and_conflict(fake: FakeTelegram, bot: Bot) -> No
         assert [u.message.text for u in await bot.get_updates() if u.message] == ["polled"]
     finally:
         await runner.cleanup()
-
-
 
 
 async def test_a_poll_abandoned_by_its_client_is_recorded_as_unanswered(

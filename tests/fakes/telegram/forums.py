@@ -40,9 +40,11 @@ class Forums(Updates):
     def forum(
         self, chat_id: int = -1001234, title: str = "Forum", topics: Iterable[str] = ()
     ) -> JsonDict:
-        """A supergroup with ``is_forum`` and these topics (see `topics` for their ids)."""
+        """A supergroup with ``is_forum`` and these topics (see `topics` for their ids); the
+        General topic is thread 1, which has no messages of its own."""
         chat = self._add_chat(Chat(chat_id, "supergroup", title=title, is_forum=True))
         self._topics[chat_id] = {}
+        self._next_message_id[chat_id] = max(self._next_message_id.get(chat_id, 1), 2)
         for name in topics:
             self.add_topic(chat, name)
         return chat
