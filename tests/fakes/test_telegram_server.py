@@ -181,6 +181,7 @@ async def test_external_reply_carries_a_downloadable_image(fake: FakeTelegram, b
     external = first.external_reply
     assert external.origin.type == "channel" and external.chat is not None
     assert (external.chat.id, external.message_id) == (-1009, 42)
+    assert external.photo is not None
     photo = external.photo[-1]
     assert bytes(await (await bot.get_file(photo.file_id)).download_as_bytearray()) == image
     assert second is not None and second.external_reply is not None

@@ -10,6 +10,7 @@ import itertools
 import mimetypes
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 from telegram import Document, File, PhotoSize
@@ -101,10 +102,8 @@ def _check_dimensions(info: _PhotoInfo) -> None:
 class Files(Server):
     """Stored files by file_id and by path; photos probed once per content."""
 
-    def __init__(
-        self, token: str, bot_username: str, bot_first_name: str, host: str, keep_uploads: bool
-    ) -> None:
-        super().__init__(token, bot_username, bot_first_name, host, keep_uploads)
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
         self.downloads: list[str] = []
         #: Local mode (`--local` Bot API server): getFile writes the file here and answers
         #: its absolute path, with no 20 MB limit. None: files are served over HTTP.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from telegram import Chat
 
@@ -31,10 +32,8 @@ class _Topic:
 class Forums(Updates):
     """Topics by chat and thread id; upgraded groups by their old id."""
 
-    def __init__(
-        self, token: str, bot_username: str, bot_first_name: str, host: str, keep_uploads: bool
-    ) -> None:
-        super().__init__(token, bot_username, bot_first_name, host, keep_uploads)
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
         self._topics: dict[int, dict[int, _Topic]] = {}
 
     def forum(

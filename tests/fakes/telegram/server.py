@@ -11,7 +11,7 @@ import socket
 import time
 import traceback
 import urllib.parse
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Self
 
@@ -381,8 +381,7 @@ class Server:
                 await part.release()
                 continue
             filename = content_disposition_filename(disposition, "filename")
-            chunks = [chunk async for chunk in _chunks(part)]
-            data = b"".join(chunks)
+            data = bytes(await part.read())
             if filename is None:
                 with contextlib.suppress(UnicodeDecodeError, LookupError):
                     raw[name] = data.decode(part.get_charset("utf-8"))
@@ -408,8 +407,3 @@ class Server:
         if self._down:
             return bad_gateway()
         return _json_response(ApiError(404, "Not Found").body(), 404)
-
-
-async def _chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
-    while chunk := await part.read_chunk(1 << 20):
-        yield chunk

@@ -6,6 +6,7 @@ import asyncio
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 from telegram import Update
@@ -44,10 +45,8 @@ class Updates(World):
     `webhook_deliveries` but not retried (the update is dropped).
     """
 
-    def __init__(
-        self, token: str, bot_username: str, bot_first_name: str, host: str, keep_uploads: bool
-    ) -> None:
-        super().__init__(token, bot_username, bot_first_name, host, keep_uploads)
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
         self.webhook_deliveries: list[int] = []
         self._pending: list[JsonDict] = []
         self._next_update_id = 1

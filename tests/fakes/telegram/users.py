@@ -26,10 +26,8 @@ class Users(Forums):
     """Each method makes the message a Telegram client would send and pushes its update
     (``push=False``: answers the Update, without update_id, to push later)."""
 
-    def __init__(
-        self, token: str, bot_username: str, bot_first_name: str, host: str, keep_uploads: bool
-    ) -> None:
-        super().__init__(token, bot_username, bot_first_name, host, keep_uploads)
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
         self._callback_queries: set[str] = set()
 
     def send_text(
@@ -38,16 +36,13 @@ class Users(Forums):
         chat: JsonDict,
         text: str,
         *,
-        reply_to: JsonDict | None = None,
-        thread: int | None = None,
         external_reply: JsonDict | None = None,
-        push: bool = True,
+        **options: Any,
     ) -> JsonDict:
-        """A user writes ``text`` (entities detected as a Telegram client would)."""
+        """A user writes ``text`` (entities detected as a Telegram client would); ``options``
+        of `send_message`: reply_to, thread, push."""
         fields = _with_entities({"text": text}, "text", "entities")
-        if external_reply is not None:
-            fields["external_reply"] = external_reply
-        return self.send_message(user, chat, reply_to=reply_to, thread=thread, push=push, **fields)
+        return self.send_message(user, chat, external_reply=external_reply, **fields, **options)
 
     def send_photo(
         self,
@@ -56,15 +51,12 @@ class Users(Forums):
         image: bytes,
         *,
         caption: str | None = None,
-        media_group_id: str | None = None,
-        reply_to: JsonDict | None = None,
-        thread: int | None = None,
-        push: bool = True,
+        **options: Any,
     ) -> JsonDict:
-        """A user sends a photo; ``image`` must be bytes Pillow can open."""
-        fields = {"photo": self._user_photo(image), "caption": caption}
-        fields["media_group_id"] = media_group_id
-        return self.send_message(user, chat, reply_to=reply_to, thread=thread, push=push, **fields)
+        """A user sends a photo (bytes Pillow can open); ``options`` also media_group_id."""
+        return self.send_message(
+            user, chat, photo=self._user_photo(image), caption=caption, **options
+        )
 
     def send_document(
         self,
@@ -74,16 +66,11 @@ class Users(Forums):
         *,
         file_name: str,
         mime_type: str,
-        caption: str | None = None,
-        media_group_id: str | None = None,
-        reply_to: JsonDict | None = None,
-        thread: int | None = None,
-        push: bool = True,
+        **options: Any,
     ) -> JsonDict:
+        """A user sends a file as a document; ``options`` also caption, media_group_id."""
         stored = self._store_file(data, kind="document", file_name=file_name, mime_type=mime_type)
-        fields = {"document": stored.document(), "caption": caption}
-        fields["media_group_id"] = media_group_id
-        return self.send_message(user, chat, reply_to=reply_to, thread=thread, push=push, **fields)
+        return self.send_message(user, chat, document=stored.document(), **options)
 
     def send_message(
         self,

@@ -78,10 +78,8 @@ def _guessed_type(chat_id: int) -> str:
 class World(Files):
     """Users, chats and every message either side sent, in its current state."""
 
-    def __init__(
-        self, token: str, bot_username: str, bot_first_name: str, host: str, keep_uploads: bool
-    ) -> None:
-        super().__init__(token, bot_username, bot_first_name, host, keep_uploads)
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
         self._users: dict[int, JsonDict] = {}
         self._chats: dict[int, JsonDict] = {}
         self._blocked: set[int] = set()
