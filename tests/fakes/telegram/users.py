@@ -101,7 +101,7 @@ class Users(Forums):
             placement = self._placement(chat, thread, target)
         except ApiError as exc:
             raise ValueError(f"no open topic {thread} in chat {chat['id']}: {exc}") from None
-        message = self._new_message(chat, user, **{**placement, **content})
+        message = self._new_message(chat, user, lenient=True, **{**placement, **content})
         update = self.make_update(message=message)
         if not push:
             return update
