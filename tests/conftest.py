@@ -29,6 +29,15 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
 
 
+@pytest.fixture(autouse=True)
+def _bot_api_conformance(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every call made to the fake Bot API kept to the Bot API (`FakeTelegram.violations`)."""
+    used = "telegram" in request.fixturenames
+    telegram: FakeTelegram | None = request.getfixturevalue("telegram") if used else None
+    yield
+    assert telegram is None or not telegram.violations, telegram.violations
+
+
 @pytest.fixture
 async def telegram() -> AsyncIterator[FakeTelegram]:
     async with FakeTelegram(token=TOKEN) as server:
