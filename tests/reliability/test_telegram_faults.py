@@ -12,6 +12,7 @@ from tests.fakes import gateway as gw
 from tests.fakes.gateway import FakeGateway
 from tests.fakes.images import png
 from tests.reliability.support import (
+    BotProcess,
     Launch,
     ObservedTelegram,
     documents,
@@ -36,7 +37,7 @@ class TestFloodControl:
     """Telegram's 429 is honoured (retry_after), and the answer still arrives once."""
 
     async def test_send_photo_flood(
-        self, bot, telegram: ObservedTelegram, gateway: FakeGateway
+        self, bot: BotProcess, telegram: ObservedTelegram, gateway: FakeGateway
     ) -> None:
         """Three 429s on sendPhoto: resent after retry_after each time; one photo, one unit."""
         image = png(300, 200, seed=11)
@@ -53,7 +54,7 @@ class TestFloodControl:
         [row] = bot.rows()
         assert (row["status"], row["units"]) == ("ok", 1)
 
-    async def test_send_message_flood(self, bot, telegram: ObservedTelegram) -> None:
+    async def test_send_message_flood(self, bot: BotProcess, telegram: ObservedTelegram) -> None:
         """Two 429s on sendMessage: the help text arrives once, after retry_after."""
         telegram.fail_next("sendMessage", status=429, retry_after=1, times=2)
         ann, chat = person(telegram, 1)
@@ -68,7 +69,7 @@ class TestFloodControl:
 class TestPolling:
     """A Bot API that fails getUpdates: the bot keeps polling, with backoff, and answers."""
 
-    async def test_5xx_on_get_updates(self, bot, telegram: ObservedTelegram) -> None:
+    async def test_5xx_on_get_updates(self, bot: BotProcess, telegram: ObservedTelegram) -> None:
         """Three 502s: the polls are spaced out (no hot loop) and later updates are answered."""
         ann, chat = person(telegram, 1)
         telegram.fail_next(
@@ -86,7 +87,9 @@ class TestPolling:
         assert retry.ok and retry.result and retry.result[0]["message"]["text"] == "/quota"
         assert all(gap >= 0.9 for gap in gaps([c.at for c in [*failed, retry]]))
 
-    async def test_dropped_get_updates_connections(self, bot, telegram: ObservedTelegram) -> None:
+    async def test_dropped_get_updates_connections(
+        self, bot: BotProcess, telegram: ObservedTelegram
+    ) -> None:
         """Dropped polls are retried with a pause (no hot loop), and updates still answered."""
         ann, chat = person(telegram, 1)
         telegram.drop_next("getUpdates", times=4)
@@ -153,7 +156,7 @@ class TestRefusedUploads:
     """Telegram refuses the photo: the image goes as a document (after a preview)."""
 
     async def test_dimensions_over_telegrams_photo_limit(
-        self, bot, telegram: ObservedTelegram, gateway: FakeGateway
+        self, bot: BotProcess, telegram: ObservedTelegram, gateway: FakeGateway
     ) -> None:
         """A 9000x1200 result (w + h > 10000): a preview photo, then the original file."""
         image = png(9000, 1200, seed=12)
@@ -180,7 +183,7 @@ class TestRefusedUploads:
     )
     async def test_photo_refused_for_a_normal_image(
         self,
-        bot,
+        bot: BotProcess,
         telegram: ObservedTelegram,
         gateway: FakeGateway,
         status: int,
@@ -204,7 +207,7 @@ class TestBlockedChat:
     """A chat that blocked the bot: logged, not retried, and nobody else is affected."""
 
     async def test_blocked_user(
-        self, bot, telegram: ObservedTelegram, gateway: FakeGateway
+        self, bot: BotProcess, telegram: ObservedTelegram, gateway: FakeGateway
     ) -> None:
         """One refused sendPhoto, no apology attempt, a warning; other users still served."""
         ann, chat = person(telegram, 1)
@@ -229,7 +232,7 @@ class TestNetworkErrors:
     """A connection lost or a 5xx while sending: the answer still arrives, exactly once."""
 
     async def test_connection_dropped_mid_upload(
-        self, bot, telegram: ObservedTelegram, gateway: FakeGateway
+        self, bot: BotProcess, telegram: ObservedTelegram, gateway: FakeGateway
     ) -> None:
         """drop_next(sendPhoto): resent; one photo in the chat; charged once."""
         image = png(320, 240, seed=14)
@@ -245,7 +248,7 @@ class TestNetworkErrors:
         assert (row["status"], row["units"]) == ("ok", 1)
 
     async def test_bad_gateway_on_send_photo(
-        self, bot, telegram: ObservedTelegram, gateway: FakeGateway
+        self, bot: BotProcess, telegram: ObservedTelegram, gateway: FakeGateway
     ) -> None:
         """One 502 from the Bot API on sendPhoto: resent, one photo."""
         telegram.fail_next("sendPhoto", status=502, description="Bad Gateway", retry_after=None)
@@ -256,7 +259,7 @@ class TestNetworkErrors:
         assert [c.status for c in telegram.calls_of("sendPhoto")] == [502, 200]
 
     async def test_upload_that_never_succeeds(
-        self, bot, telegram: ObservedTelegram, gateway: FakeGateway
+        self, bot: BotProcess, telegram: ObservedTelegram, gateway: FakeGateway
     ) -> None:
         """sendPhoto keeps failing: one sentence for the user, and the unit is not spent."""
         telegram.fail_next(
@@ -272,7 +275,7 @@ class TestNetworkErrors:
         assert problems_in(bot.log) == []
 
     async def test_connection_dropped_on_a_text_answer(
-        self, bot, telegram: ObservedTelegram
+        self, bot: BotProcess, telegram: ObservedTelegram
     ) -> None:
         """drop_next(sendMessage) on /help: the help text still arrives, once."""
         telegram.drop_next("sendMessage")
@@ -288,7 +291,7 @@ class TestInputDownloads:
 
     @pytest.mark.parametrize("fault", ["502", "dropped"])
     async def test_transient_get_file_failure(
-        self, bot, telegram: ObservedTelegram, gateway: FakeGateway, fault: str
+        self, bot: BotProcess, telegram: ObservedTelegram, gateway: FakeGateway, fault: str
     ) -> None:
         """One failed getFile on a photo edit: fetched again; the edit is delivered."""
         if fault == "502":
