@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import io
+from collections.abc import Callable
+
 import pytest
 
 from bot.app import Runtime
 from tests.fakes import gateway as gw
 from tests.fakes.gateway import FakeGateway
 from tests.fakes.images import png
-from tests.fakes.telegram import FakeTelegram
+from tests.fakes.telegram import Call, FakeTelegram
 from tests.support.bot import (
     Json,
+    StartBot,
     settle,
 )
 
@@ -115,3 +119,99 @@ class TestGroups:
         await telegram.wait_for("sendPhoto", count=2)
         assert [r.user_id for r in await bot.ledger.requests.recent(2)] == [2]
         assert len(await bot.ledger.requests.recent(1)) == 1
+
+
+def in_topic(thread: int) -> Callable[[Call], bool]:
+    """A `wait_for` filter: successful calls sent into forum topic `thread`."""
+    return lambda call: call.ok and call.params.get("message_thread_id") == thread
+
+
+class TestForumTopics:
+    """Everything a request produces goes to the topic that asked (SPEC "Forum topics")."""
+
+    async def test_action_and_result_go_to_the_asking_topic(
+        self, bot: Runtime, telegram: FakeTelegram, gateway: FakeGateway, ann: Json
+    ) -> None:
+        """ "sending photo…" and the photo land in the topic, not in General."""
+        forum = telegram.forum()
+        art = telegram.add_topic(forum, "art")
+        gateway.enqueue(gw.markdown(png(64, 64)).delayed(0.5))
+        telegram.send_text(ann, forum, "/draw a fox", thread=art)
+        [photo] = await telegram.wait_for("sendPhoto", where=in_topic(art), timeout=15)
+        [action, *_] = telegram.calls_of("sendChatAction")
+        assert action.params.get("message_thread_id") == art
+        assert photo.result["message_thread_id"] == art
+
+    async def test_result_follows_the_topic_when_the_asking_message_is_gone(
+        self, bot: Runtime, telegram: FakeTelegram, gateway: FakeGateway, ann: Json
+    ) -> None:
+        """The asker deleted their message meanwhile: the result still lands in the topic."""
+        forum = telegram.forum()
+        art = telegram.add_topic(forum, "art")
+        gateway.enqueue(gw.markdown(png(64, 64)).delayed(1.0))
+        asking = telegram.send_text(ann, forum, "/draw a fox", thread=art)
+        await gateway.wait_for_requests(1)
+        telegram.delete(asking)
+        [photo] = await telegram.wait_for("sendPhoto", where=lambda c: c.ok, timeout=15)
+        assert photo.result.get("message_thread_id") == art
+
+    async def test_general_topic_gets_no_thread_id(
+        self, bot: Runtime, telegram: FakeTelegram, gateway: FakeGateway, ann: Json
+    ) -> None:
+        """Telegram refuses `message_thread_id=1`: nothing is sent with it in General."""
+        forum = telegram.forum()
+        gateway.enqueue(gw.markdown(png(64, 64)))
+        telegram.send_text(ann, forum, "/draw a fox")
+        [photo] = await telegram.wait_for("sendPhoto", where=lambda c: c.ok, timeout=15)
+        assert "message_thread_id" not in photo.params
+        assert telegram.violations == []
+
+    async def test_a_deleted_topic_sends_the_result_to_general(
+        self, bot: Runtime, telegram: FakeTelegram, gateway: FakeGateway, ann: Json
+    ) -> None:
+        forum = telegram.forum()
+        art = telegram.add_topic(forum, "art")
+        gateway.enqueue(gw.markdown(png(64, 64)).delayed(1.0))
+        telegram.send_text(ann, forum, "/draw a fox", thread=art)
+        await gateway.wait_for_requests(1)
+        telegram.delete_topic(forum, art)
+        [photo] = await telegram.wait_for("sendPhoto", where=lambda c: c.ok, timeout=15)
+        assert "message_thread_id" not in photo.result
+
+    async def test_a_button_pressed_in_a_topic_answers_there(
+        self, bot: Runtime, telegram: FakeTelegram, gateway: FakeGateway, ann: Json
+    ) -> None:
+        forum = telegram.forum()
+        art = telegram.add_topic(forum, "art")
+        gateway.enqueue(gw.markdown(png(64, 64)), gw.markdown(png(64, 64, seed=1)))
+        telegram.send_text(ann, forum, "/draw a fox", thread=art)
+        [first] = await telegram.wait_for("sendPhoto", where=in_topic(art), timeout=15)
+        again = first.result["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+        telegram.press_button(ann, first.result, again)
+        await telegram.wait_for("sendPhoto", count=2, where=in_topic(art), timeout=15)
+
+
+class TestUpgradedGroups:
+    """A group that becomes a supergroup keeps getting what was on its way (SPEC)."""
+
+    async def test_a_result_in_flight_goes_to_the_new_id(
+        self,
+        start_bot: StartBot,
+        telegram: FakeTelegram,
+        gateway: FakeGateway,
+        ann: Json,
+        log_stream: io.StringIO,
+    ) -> None:
+        """The upgrade happens while the image is made; the allow-list keeps applying."""
+        group = telegram.group_chat(-4321, type="group")
+        gateway.enqueue(gw.markdown(png(64, 64)).delayed(1.0), gw.markdown(png(64, 64, seed=1)))
+        async with start_bot(allowed_chat_ids=frozenset({-4321})) as runtime:
+            telegram.send_text(ann, group, "/draw a kite")
+            await gateway.wait_for_requests(1)
+            supergroup = telegram.upgrade(group)
+            [photo] = await telegram.wait_for("sendPhoto", where=lambda c: c.ok, timeout=15)
+            assert photo.params["chat_id"] == supergroup["id"]
+            telegram.send_text(ann, supergroup, "/draw another kite")
+            await telegram.wait_for("sendPhoto", count=2, where=lambda c: c.ok, timeout=15)
+            assert await runtime.ledger.moves.all() == {-4321: supergroup["id"]}
+        assert f"put {supergroup['id']} in ALLOWED_CHAT_IDS" in log_stream.getvalue()

@@ -76,8 +76,14 @@ class Forums(Updates):
         self._topics[chat["id"]][thread_id].closed = False
 
     def delete_topic(self, chat: JsonDict, thread_id: int) -> None:
-        """The topic is gone: sends to it answer 400 message thread not found."""
+        """The topic is gone, with its messages: sends to it answer 400 message thread not
+        found."""
         self._topics[chat["id"]][thread_id].deleted = True
+        self._deleted.update(
+            key
+            for key, message in self._messages.items()
+            if key[0] == chat["id"] and message.get("message_thread_id") == thread_id
+        )
 
     def upgrade(self, group: JsonDict, *, by: JsonDict | None = None) -> JsonDict:
         """The basic group becomes a supergroup (-100...); answers the new chat.

@@ -133,6 +133,10 @@ class World(Files):
     def is_deleted(self, chat_id: int, message_id: int) -> bool:
         return (chat_id, message_id) in self._deleted
 
+    def delete(self, message: JsonDict) -> None:
+        """A user deletes their message (Telegram tells the bot nothing)."""
+        self._deleted.add((message["chat"]["id"], message["message_id"]))
+
     async def wait_for_sent(
         self,
         chat_id: int,
