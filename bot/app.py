@@ -40,6 +40,7 @@ from bot.tg.files import DOWNLOAD_LIMIT, LOCAL_MODE_LIMIT, TelegramImages
 from bot.tg.menu import register_commands
 from bot.tg.receiving import start_receiving, stop_receiving
 from bot.tg.results import Results
+from bot.tg.startup import until_reachable
 
 log = logging.getLogger(__name__)
 
@@ -108,32 +109,52 @@ async def running(
             Deps(access, intake, reports, results, AlbumCollector(), images, moves),
         )
         interrupted = await service.release_interrupted()
-
-        await stack.enter_async_context(application)
-        await register_commands(application.bot, settings.admin_user_ids)
+        await until_reachable("getMe", application.initialize)
+        stack.push_async_callback(application.shutdown)
+        await until_reachable(
+            "the command menu", lambda: register_commands(application.bot, settings.admin_user_ids)
+        )
         await application.start()
         stack.push_async_callback(stop_receiving, application, settings.shutdown_grace, tracker)
-        await start_receiving(application, settings)
+        await until_reachable("receiving updates", lambda: start_receiving(application, settings))
         if interrupted:
             application.create_task(results.tell_interrupted(interrupted))
         yield Runtime(settings, application, ledger, tracker)
 
 
 async def serve(settings: Settings) -> int:
-    """Run until SIGINT or SIGTERM (exit status 0), or until the token is revoked (2)."""
+    """Run until SIGINT or SIGTERM (exit status 0), or until the token is revoked (1).
+
+    A signal while start-up still waits for Telegram ends the wait at once (status 0).
+    """
     stop = asyncio.Event()
-    revoked = False
+    revoked = started = False
+    main = asyncio.current_task()
+    assert main is not None
 
     def token_revoked() -> None:
         nonlocal revoked
         revoked = True
         stop.set()
 
+    def on_signal() -> None:
+        if started:
+            stop.set()
+        else:
+            main.cancel()
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    async with running(settings, token_revoked):
-        await stop.wait()
-        log.info("stopping: letting requests in flight finish")
+        loop.add_signal_handler(sig, on_signal)
+    try:
+        async with running(settings, token_revoked):
+            started = True
+            await stop.wait()
+            log.info("stopping: letting requests in flight finish")
+    except asyncio.CancelledError:
+        if started or main.uncancel():
+            raise
+        log.info("stopped during start-up")
+        return 0
     log.info("stopped")
-    return 2 if revoked else 0
+    return 1 if revoked else 0

@@ -17,6 +17,9 @@ from typing import TextIO
 
 REDACTED = "[redacted]"
 QUIET_LOGGERS = ("httpx", "httpcore", "aiohttp.access", "apscheduler")
+#: PTB logs an answer it cannot parse (a proxy's 502 page) at ERROR, with a traceback and
+#: the whole page; the bot logs the same failure once, in one line, where it handles it.
+SILENT_LOGGERS = ("telegram.request.BaseRequest",)
 
 
 _TOKEN_CHAR = "A-Za-z0-9_\\-"
@@ -57,3 +60,5 @@ def setup_logging(level: str, secrets: Iterable[str], stream: TextIO | None = No
     root.setLevel(level)
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+    for name in SILENT_LOGGERS:
+        logging.getLogger(name).setLevel(logging.CRITICAL)

@@ -33,6 +33,15 @@ async def until_reachable(what: str, call: Callable[[], Awaitable[T]]) -> T:
             log.warning("Telegram asked to wait before %s; retrying in %.0f s", what, wait)
         except NetworkError as exc:  # includes time-outs, refused connections, 5xx pages
             wait = pause
-            log.warning("cannot reach Telegram for %s (%s); retrying in %.0f s", what, exc, wait)
+            log.warning(
+                "cannot reach Telegram for %s (%s); retrying in %.0f s", what, cause(exc), wait
+            )
         await asyncio.sleep(wait)
         pause = min(pause * 2, LONGEST_PAUSE)
+
+
+def cause(exc: NetworkError) -> str:
+    """The failure in a few words: a proxy's error page is named by its status, not quoted."""
+    text = exc.message.split(". Parsing the server response", 1)[0]
+    text = " ".join(text.split())
+    return text if len(text) <= 160 else text[:159] + "…"

@@ -166,6 +166,34 @@ class TestEdits:
         assert request.images == [image]
         assert request.prompt == "now in winter"
 
+    @pytest.mark.parametrize("as_document", [False, True])
+    async def test_an_image_quoted_from_another_chat_is_edited(
+        self,
+        bot: Runtime,
+        telegram: FakeTelegram,
+        gateway: FakeGateway,
+        ann: Json,
+        private: Json,
+        as_document: bool,
+    ) -> None:
+        """ "Reply in another chat": the photo (or image file) comes in `external_reply`."""
+        channel = telegram.group_chat(-100777, title="News", type="channel")
+        image = png(120, 90, seed=7)
+        quoted = telegram.external_reply(channel, image, as_document=as_document)
+        telegram.send_text(ann, private, "make it green", external_reply=quoted)
+        [request] = await gateway.wait_for_requests(1)
+        assert (request.images, request.prompt) == ([image], "make it green")
+
+    async def test_an_external_reply_without_an_image_is_text(
+        self, bot: Runtime, telegram: FakeTelegram, gateway: FakeGateway, ann: Json, private: Json
+    ) -> None:
+        channel = telegram.group_chat(-100777, title="News", type="channel")
+        quoted = telegram.external_reply(channel, png(8, 8))
+        quoted.pop("photo", None)
+        telegram.send_text(ann, private, "a lighthouse", external_reply=quoted)
+        [request] = await gateway.wait_for_requests(1)
+        assert (request.images, request.prompt) == ([], "a lighthouse")
+
     async def test_reply_to_the_bots_result_edits_it(
         self, bot: Runtime, telegram: FakeTelegram, gateway: FakeGateway, ann: Json, private: Json
     ) -> None:

@@ -135,6 +135,25 @@ class TestConcurrency:
         assert any("Still working" in t for t in texts_to(telegram, 1))
         assert len(gateway.requests) == 2
 
+    async def test_a_burst_in_a_paced_chat_gets_its_results_first(
+        self, bot: Runtime, telegram: FakeTelegram, gateway: FakeGateway
+    ) -> None:
+        """30 prompts pasted at once into a chat Telegram paces at one message a second:
+        one "still working" sentence, reactions for the rest, and both results within a few
+        seconds of the gateway's answer, not behind 28 notices (SPEC section 5)."""
+        gateway.default = gw.markdown(png(), delay=1.0)
+        ann = telegram.user(1)
+        chat = telegram.private_chat(ann)
+        telegram.pace(chat["id"], per_second=1.0)
+        for n in range(30):
+            telegram.send_text(ann, chat, f"prompt {n}")
+        photos = await telegram.wait_for("sendPhoto", count=2, where=lambda c: c.ok, timeout=8)
+        assert max(p.at for p in photos) - photos[0].at < 4
+        notices = [t for t in texts_to(telegram, 1) if "Still working" in t]
+        assert len(notices) == 1
+        assert telegram.reactions
+        assert len(gateway.requests) == 2
+
 
 class TestFloodControl:
     """Telegram's 429 is honoured and the image still arrives."""
