@@ -1,11 +1,10 @@
-"""flash-image-bot: `python -m bot` runs the bot; `check` checks a deployment; `stats` and
-`export` read its ledger."""
+"""flash-image-bot: `python -m bot` runs the bot; `check` checks a deployment; `stats`,
+`export` and `payments` read its ledger (`payments --reconcile` also asks Telegram)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import logging
 import sys
 from datetime import date
@@ -14,6 +13,7 @@ from typing import TextIO
 from bot.config import LedgerSettings, Settings, load_settings
 from bot.core.quota import QuotaPolicy
 from bot.errors import ConfigError
+from bot.exports import write_payments, write_requests
 from bot.ledger import open_ledger
 from bot.logs import setup_logging
 
@@ -32,6 +32,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     export.add_argument(
         "--output", "-o", type=argparse.FileType("w", encoding="utf-8"), default=sys.stdout
     )
+    payments = commands.add_parser("payments", help="list Stars payments as CSV")
+    payments.add_argument(
+        "--since", type=date.fromisoformat, default=None, help="first day, YYYY-MM-DD (UTC)"
+    )
+    payments.add_argument(
+        "--reconcile",
+        action="store_true",
+        help="compare with Telegram's getStarTransactions and report every difference",
+    )
     return parser.parse_args(argv)
 
 
@@ -45,6 +54,10 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(run_checks())
         if args.command == "stats":
             return asyncio.run(print_stats(load_settings(LedgerSettings)))
+        if args.command == "payments":
+            if args.reconcile:
+                return asyncio.run(reconcile(load_settings(Settings)))
+            return asyncio.run(list_payments(load_settings(LedgerSettings), args.since))
         if args.command == "export":
             settings = load_settings(LedgerSettings)
             return asyncio.run(export(settings, args.since, args.output))
@@ -85,16 +98,41 @@ async def print_stats(settings: LedgerSettings) -> int:
 
 
 async def export(settings: LedgerSettings, since: date, out: TextIO) -> int:
-    """Write every ledger row created on or after `since` as CSV."""
+    """Write every ledger row created on or after `since` as (spreadsheet-safe) CSV."""
     try:
         async with open_ledger(settings.database_path) as ledger:
-            writer = csv.DictWriter(out, fieldnames=await ledger.requests.columns())
-            writer.writeheader()
-            async for row in ledger.requests.rows_since(since.isoformat()):
-                writer.writerow(row)
+            await write_requests(ledger, since.isoformat(), out)
     finally:
         out.flush()
     return 0
+
+
+async def list_payments(settings: LedgerSettings, since: date | None) -> int:
+    """Print the Stars payments (since a day) as CSV."""
+    async with open_ledger(settings.database_path) as ledger:
+        await write_payments(ledger.payments.since(since.isoformat() if since else ""), sys.stdout)
+    return 0
+
+
+async def reconcile(settings: Settings) -> int:
+    """Compare Telegram's Star transactions with the ledger; 0 if they agree, else 1."""
+    from bot.core.access import Access
+    from bot.core.moves import ChatMoves
+    from bot.core.shop import Shop
+    from bot.tg.identity import star_payments
+
+    setup_logging(settings.log_level, settings.secrets)
+    async with open_ledger(settings.database_path) as ledger:
+        quota = QuotaPolicy.from_settings(settings)
+        moves = ChatMoves(ledger.moves)
+        access = Access(settings, ledger.users, ledger.requests, quota, moves, ledger.chats)
+        shop = Shop(settings.stars_packs, ledger, access)
+        differences = await shop.reconcile(await star_payments(settings), credit_missing=False)
+    for line in differences:
+        print(line)
+    if not differences:
+        print("Telegram's record and the ledger agree")
+    return 1 if differences else 0
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from bot.core.quota import QuotaPolicy
 from bot.core.reports import Reports
 from bot.core.running import JobTracker
 from bot.core.service import MAX_IN_FLIGHT_PER_USER, ImageService
+from bot.core.shop import Shop
 from bot.gateway.client import GatewayClient
 from bot.imaging import ImageWorker
 from bot.ledger import Ledger, open_ledger
@@ -40,6 +41,7 @@ from bot.tg.files import DOWNLOAD_LIMIT, LOCAL_MODE_LIMIT, TelegramImages
 from bot.tg.menu import register_commands
 from bot.tg.receiving import start_receiving, stop_receiving
 from bot.tg.results import Results
+from bot.tg.stars import reconcile_payments
 from bot.tg.startup import until_reachable
 
 log = logging.getLogger(__name__)
@@ -85,8 +87,10 @@ async def running(
         await moves.load()
         application = build_application(settings, requests, on_invalid_token, moves)
         quota = QuotaPolicy.from_settings(settings)
-        access = Access(settings, ledger.users, ledger.requests, quota, moves)
+        access = Access(settings, ledger.users, ledger.requests, quota, moves, ledger.chats)
         pending = PendingImages(ledger.pending)
+        admins = AdminMessages(application.bot, settings.admin_user_ids, access)
+        shop = Shop(settings.stars_packs, ledger, access)
         limit = LOCAL_MODE_LIMIT if settings.telegram_local_mode else DOWNLOAD_LIMIT
         images = TelegramImages(application.bot, worker, limit=limit)
         service = ImageService(
@@ -98,7 +102,7 @@ async def running(
             pending=pending,
             slots=GatewaySlots(settings.max_concurrent_requests),
             in_flight=InFlight(MAX_IN_FLIGHT_PER_USER),
-            alerts=Alerts(AdminMessages(application.bot, settings.admin_user_ids, access)),
+            alerts=Alerts(admins),
         )
         tracker = JobTracker()
         results = Results(application.bot, service, tracker, worker)
@@ -106,19 +110,21 @@ async def running(
         reports = Reports(ledger, quota, settings)
         install(
             application.bot_data,
-            Deps(access, intake, reports, results, AlbumCollector(), images, moves),
+            Deps(access, intake, reports, results, AlbumCollector(), images, moves, shop, admins),
         )
         interrupted = await service.release_interrupted()
         await until_reachable("getMe", application.initialize)
         stack.push_async_callback(application.shutdown)
         await until_reachable(
-            "the command menu", lambda: register_commands(application.bot, settings.admin_user_ids)
+            "the command menu",
+            lambda: register_commands(application.bot, settings.admin_user_ids, shop=shop.open),
         )
         await application.start()
         stack.push_async_callback(stop_receiving, application, settings.shutdown_grace, tracker)
         await until_reachable("receiving updates", lambda: start_receiving(application, settings))
         if interrupted:
             application.create_task(results.tell_interrupted(interrupted))
+        application.create_task(reconcile_payments(application.bot, shop))
         yield Runtime(settings, application, ledger, tracker)
 
 

@@ -12,6 +12,7 @@ from bot.core.moves import ChatMoves
 from bot.core.quota import QuotaPolicy
 from bot.domain import Asked, JobKind, NewRequest, Requester, Status
 from bot.errors import AccessDenied, NotAdmin
+from bot.ledger.chats import ChatStore
 from bot.ledger.requests import RequestLog
 from bot.ledger.users import UserStore
 
@@ -28,8 +29,10 @@ class Access:
         requests: RequestLog,
         quota: QuotaPolicy,
         moves: ChatMoves,
+        chats: ChatStore,
     ) -> None:
         self._moves = moves
+        self._chat_store = chats
         self._languages: dict[int, str] = {}
         self._admins = settings.admin_user_ids
         self._users = settings.allowed_user_ids
@@ -93,6 +96,10 @@ class Access:
     async def set_limit(self, user_id: int, limit: int | None) -> None:
         """Give the user their own daily limit; None means unlimited."""
         await self._user_store.set_quota(user_id, limit)
+
+    async def set_chat_limit(self, chat_id: int, limit: int | None) -> None:
+        """Give the group its own daily image limit; None means unlimited."""
+        await self._chat_store.set_limit(chat_id, limit)
 
     async def set_banned(self, user_id: int, banned: bool) -> None:
         """Ban or unban the user."""

@@ -166,9 +166,13 @@ EN: dict[str, str] = {
     "pay_banned": "You cannot buy images from this bot.",
     "pay_thanks": "Thank you! {images} added. Your credits: {credits}.",
     "paysupport": (
-        "Questions about a payment? Write to the bot's admins{admins}, and quote the charge id "
-        "from your Telegram payment receipt. Refunds are made with Telegram Stars."
+        "Questions about a payment? Send /paysupport followed by your question and the "
+        "charge id from your Telegram receipt; the bot's admins get it with your Telegram "
+        "username and id. "
+        "Refunds are made in Telegram Stars."
     ),
+    "paysupport_sent": "Sent to the bot's admins, with your username and id.",
+    "paysupport_forward": "💬 Payment question from {who}: {text}",
     "refund_usage": "Usage: /refund <telegram_payment_charge_id>",
     "refund_unknown": "No payment with that charge id in the ledger.",
     "refund_done": "Refunded {stars} ⭐ to user {user}; {taken} taken back from their credits.",
@@ -176,4 +180,7 @@ EN: dict[str, str] = {
     "usage_setquota": "Usage: /setquota <user_id|chat_id> <number|unlimited>",
     "chat_quota_set": "Group {chat}: daily limit set to {limit}.",
     "chat_quota_set_unlimited": "Group {chat}: no daily limit.",
+    "cmd_buy": "Buy images with Telegram Stars",
+    "cmd_paysupport": "Help with a payment",
+    "cmd_refund": "Refund a Stars payment (admin)",
 }

@@ -123,7 +123,9 @@ ZH: dict[str, str] = {
     "pay_unknown": "这个套餐已不再提供。发送 /buy 查看当前套餐。",
     "pay_banned": "你不能在这个机器人购买图片。",
     "pay_thanks": "谢谢！已加入 {images}。你的额度：{credits}。",
-    "paysupport": "付款有疑问？请联系机器人管理员{admins}，并附上 Telegram 付款凭证中的 charge id。退款以 Telegram Stars 退回。",
+    "paysupport": "付款有疑问？发送 /paysupport 加上你的问题和 Telegram 付款凭证中的 charge id，管理员会连同你的用户名和 id 一起收到。退款以 Telegram Stars 退回。",
+    "paysupport_sent": "已连同你的用户名和 id 转给机器人管理员。",
+    "paysupport_forward": "💬 来自 {who} 的付款问题：{text}",
     "refund_usage": "用法：/refund <telegram_payment_charge_id>",
     "refund_unknown": "账本中没有这个 charge id 的付款。",
     "refund_done": "已向用户 {user} 退还 {stars} ⭐，并从其额度中扣回 {taken}。",
@@ -131,4 +133,7 @@ ZH: dict[str, str] = {
     "usage_setquota": "用法：/setquota <用户 id|群 id> <数字|unlimited>",
     "chat_quota_set": "群 {chat}：每日额度已设为 {limit}。",
     "chat_quota_set_unlimited": "群 {chat}：不限每日额度。",
+    "cmd_buy": "用 Telegram Stars 购买图片",
+    "cmd_paysupport": "付款帮助",
+    "cmd_refund": "退还一笔 Stars 付款（管理员）",
 }

@@ -1,4 +1,6 @@
-"""Admin commands (`ADMIN_USER_IDS` only) and their routes: /stats, /setquota, /ban, /unban.
+"""Admin commands (`ADMIN_USER_IDS` only) and their routes: /stats, /setquota (a user's or,
+with a negative id, a group's daily limit), /ban, /unban. (/refund lives with the Stars
+routes in `bot.tg.stars`.)
 
 Outsiders and banned users meet the usual refusal (silence in groups) first; other users
 hear that the command is for admins.
@@ -19,7 +21,7 @@ from bot.tg.sending import answer
 #: Telegram ids fit in 52 bits; limits beyond a million a day mean "unlimited".
 MAX_ID = 2**52
 MAX_LIMIT = 1_000_000
-#: A user id, or a negative chat id for channels posting in groups (they are charged too).
+#: A user id, or a group's negative chat id (/setquota then sets the group's limit).
 _ID = re.compile(r"-?[0-9]{1,16}")
 
 
@@ -68,6 +70,11 @@ async def set_quota(update: Update, context: BotContext) -> None:
         await answer(message, texts.tr(lang, "usage_setquota"))
         return
     limit = int(raw) if in_range else None
+    if user_id < 0:  # a group's (negative) id: the group's own daily image limit
+        await context.deps.access.set_chat_limit(user_id, limit)
+        key = "chat_quota_set_unlimited" if limit is None else "chat_quota_set"
+        await answer(message, texts.tr(lang, key, chat=user_id, limit=limit))
+        return
     await context.deps.access.set_limit(user_id, limit)
     if limit is None:
         await answer(message, texts.tr(lang, "quota_set_unlimited", user=user_id))

@@ -18,7 +18,7 @@ from telegram.request import HTTPXRequest
 from bot import http_clients
 from bot.config import Settings
 from bot.core.moves import ChatMoves
-from bot.tg import admin, handlers
+from bot.tg import admin, handlers, stars
 from bot.tg.context import CONTEXT_TYPES, BotContext
 from bot.tg.error_handler import report_error
 from bot.tg.gate import SendControl
@@ -81,6 +81,7 @@ def build_application(
         .build()
     )
     application.add_handlers(admin.routes())
+    application.add_handlers(stars.routes())
     application.add_handlers(handlers.routes())  # last: it ends with the catch-all route
     application.add_error_handler(report_error)
     return application

@@ -8,9 +8,11 @@ from typing import Any
 from telegram.ext import CallbackContext, ContextTypes, ExtBot
 
 from bot.core.access import Access
+from bot.core.alerts import AdminNotifier
 from bot.core.intake import Intake
 from bot.core.moves import ChatMoves
 from bot.core.reports import Reports
+from bot.core.shop import Shop
 from bot.tg.albums import AlbumCollector
 from bot.tg.files import TelegramImages
 from bot.tg.results import Results
@@ -29,6 +31,8 @@ class Deps:
     albums: AlbumCollector
     images: TelegramImages
     moves: ChatMoves
+    shop: Shop
+    admins: AdminNotifier
 
 
 class BotContext(CallbackContext[ExtBot[int], dict[Any, Any], dict[Any, Any], dict[str, Any]]):

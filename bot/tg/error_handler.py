@@ -21,6 +21,7 @@ from bot.tg.context import BotContext
 from bot.tg.gate import Priority
 from bot.tg.reading import destination_of, presser_of, requester_of
 from bot.tg.sending import react, say
+from bot.tg.stars import pack_buttons
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,10 @@ async def tell(context: BotContext, who: Requester, where: Destination, error: E
         text = texts.tr(who.language, "internal")
     # The answer to a request outranks a "still working" notice in a paced chat.
     urgency = Priority.NOTICE if isinstance(error, TooManyInFlight) else Priority.RESULT
-    await say(context.bot, where, text, urgency)
+    shop = context.deps.shop
+    offer = isinstance(error, BotError) and error.offers_packs and shop.open and who.private
+    buttons = pack_buttons(shop.packs, who.language) if offer else None
+    await say(context.bot, where, text, urgency, buttons)
 
 
 async def report_error(update: object, context: BotContext) -> None:

@@ -27,6 +27,7 @@ from bot.tg.error_handler import tell
 from bot.tg.reading import destination_of, presser_of, read_message, requester_of
 from bot.tg.results import AGAIN, HD
 from bot.tg.sending import answer, say
+from bot.tg.stars import show_packs
 
 
 def routes() -> list[BaseHandler[Update, BotContext, None]]:
@@ -53,6 +54,9 @@ async def show_help(update: Update, context: BotContext) -> None:
     message = _message(update)
     requester = requester_of(message)
     await context.deps.access.admit(requester)
+    if context.args == ["buy"] and requester.private and context.deps.shop.open:
+        await show_packs(message, context.deps.shop, requester.language)  # t.me/bot?start=buy
+        return
     text = texts.tr(requester.language, "help")
     if not requester.private:
         text += texts.tr(requester.language, "help_group", bot=context.bot.username)

@@ -1,4 +1,5 @@
-"""Who a token belongs to: one `getMe`, for `python -m bot check`."""
+"""The CLI's own calls to Telegram: who a token belongs to (`python -m bot check`), and the
+bot's Star payments (`python -m bot payments --reconcile`)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from telegram import Bot
 from telegram.error import InvalidToken, TelegramError
 
 from bot.config import Settings
+from bot.core.shop import Paid
 from bot.errors import ConfigError
+from bot.tg import stars
 
 
 async def whose_token(settings: Settings) -> str:
@@ -23,13 +26,22 @@ async def whose_token(settings: Settings) -> str:
         raise ConnectionError(str(exc)) from None
 
 
-async def _get_me(settings: Settings) -> str:
+async def star_payments(settings: Settings) -> list[Paid]:
+    """Every user payment Telegram has on record for the bot."""
+    async with _bot(settings) as bot:
+        return await stars.star_payments(bot)
+
+
+def _bot(settings: Settings) -> Bot:
     root = settings.telegram_root
-    bot = Bot(
+    return Bot(
         settings.telegram_bot_token.get_secret_value(),
         base_url=f"{root}/bot",
         base_file_url=f"{root}/file/bot",
     )
-    async with bot:
+
+
+async def _get_me(settings: Settings) -> str:
+    async with _bot(settings) as bot:
         me = bot.bot
     return f"@{me.username} (id {me.id})"

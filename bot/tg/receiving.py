@@ -20,7 +20,7 @@ from bot.core.running import JobTracker
 log = logging.getLogger(__name__)
 
 POLL_TIMEOUT = 30
-ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.PRE_CHECKOUT_QUERY]
 
 
 async def start_receiving(application: Application, settings: Settings) -> None:  # type: ignore[type-arg]

@@ -31,7 +31,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import httpx
-from telegram import Bot, Message, ReplyParameters
+from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError, TimedOut
 from telegram.ext import ExtBot
 
@@ -109,14 +109,21 @@ def in_topic(destination: Destination) -> dict[str, Any]:
 
 
 async def say(
-    bot: Bot, destination: Destination, text: str, priority: Priority = Priority.NOTICE
+    bot: Bot,
+    destination: Destination,
+    text: str,
+    priority: Priority = Priority.NOTICE,
+    buttons: InlineKeyboardMarkup | None = None,
 ) -> Message | None:
     """Send `text` to `destination`; the message, or None if it could not be sent."""
     chat_id = destination.chat_id
     try:
         return await retrying(
             lambda: bot.send_message(
-                text=texts.shorten(text), **to(destination), **paced(bot, priority)
+                text=texts.shorten(text),
+                reply_markup=buttons,
+                **to(destination),
+                **paced(bot, priority),
             )
         )
     except Forbidden as exc:

@@ -42,7 +42,9 @@ async def ledger(tmp_path: Path) -> AsyncIterator[Ledger]:
 def intake_for(ledger: Ledger, **values: object) -> Intake:
     config = settings(**values)
     quota = QuotaPolicy.from_settings(config)
-    access = Access(config, ledger.users, ledger.requests, quota, ChatMoves(ledger.moves))
+    access = Access(
+        config, ledger.users, ledger.requests, quota, ChatMoves(ledger.moves), ledger.chats
+    )
     return Intake(access, PendingImages(ledger.pending), ledger.requests, max_images=10)
 
 
