@@ -27,7 +27,17 @@ from tests.fakes import gateway as gw
 from tests.fakes.gateway import FakeGateway
 from tests.fakes.images import png
 from tests.fakes.telegram import FakeTelegram
-from tests.support.bot import API_KEY, TOKEN, StartBot, run_cli, texts_to, to_chat, today
+from tests.support.bot import (
+    API_KEY,
+    TOKEN,
+    StartBot,
+    ask,
+    run_cli,
+    settle,
+    texts_to,
+    to_chat,
+    today,
+)
 
 SECRET = "hook-secret_123"
 
@@ -153,6 +163,48 @@ class TestConcurrency:
         assert len(notices) == 1
         assert telegram.reactions
         assert len(gateway.requests) == 2
+
+
+class TestOperatorAlerts:
+    """SPEC section 5: one message per admin per episode, and one when it ends."""
+
+    ADMIN = 99
+
+    async def test_balance_dry_is_told_once_and_its_end_announced(
+        self, start_bot: StartBot, telegram: FakeTelegram, gateway: FakeGateway
+    ) -> None:
+        dry = gw.error(
+            403, "用户额度不足, 剩余额度: ＄0.01 (request id: X)", code="insufficient_user_quota"
+        )
+        gateway.enqueue(dry, dry, gw.markdown(png()))
+        admin = telegram.user(self.ADMIN, "Boss")
+        ann = telegram.user(1)
+        async with start_bot(admin_user_ids=str(self.ADMIN)):
+            await ask(telegram, admin, "/help")
+            for prompt in ("one", "two"):
+                assert "unavailable right now" in await ask(telegram, ann, prompt)
+            telegram.send_text(ann, telegram.private_chat(ann), "three")
+            await telegram.wait_for("sendPhoto", timeout=15)
+            await settle(0.5)
+        told = texts_to(telegram, self.ADMIN)[1:]
+        assert len(told) == 2
+        assert told[0].startswith("⚠️ The gateway account has run out of balance")
+        assert told[1].startswith("✅ The gateway account works again")
+        assert all("剩余额度" not in t for t in texts_to(telegram, 1))
+
+    async def test_five_failures_in_a_row(
+        self, start_bot: StartBot, telegram: FakeTelegram, gateway: FakeGateway
+    ) -> None:
+        gateway.enqueue(*[gw.error(400, "nope")] * 6)
+        admin = telegram.user(self.ADMIN, "Boss")
+        ann = telegram.user(1)
+        async with start_bot(admin_user_ids=str(self.ADMIN)):
+            await ask(telegram, admin, "/help")
+            for n in range(6):
+                await ask(telegram, ann, f"prompt {n}")
+            await settle(0.5)
+        told = texts_to(telegram, self.ADMIN)[1:]
+        assert len(told) == 1 and "5 requests in a row failed" in told[0]
 
 
 class TestFloodControl:

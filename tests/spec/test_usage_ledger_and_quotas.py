@@ -12,9 +12,12 @@ from tests.fakes.gateway import FakeGateway
 from tests.fakes.images import png
 from tests.fakes.telegram import FakeTelegram
 from tests.support.bot import (
+    Json,
     StartBot,
     ask,
+    settle,
     texts_to,
+    today,
 )
 
 ADMIN = 99
@@ -239,3 +242,59 @@ class TestAccess:
             assert "not available" in await ask(telegram, eve, "a bird")
         assert photo.params["chat_id"] == -100123
         assert [r.prompt for r in gateway.requests] == ["a dog"]
+
+
+class TestBudgets:
+    """SPEC section 3, "Budgets beyond the user"."""
+
+    async def test_daily_budget_stops_everyone_and_alerts_the_admin_once(
+        self, start_bot: StartBot, telegram: FakeTelegram, gateway: FakeGateway
+    ) -> None:
+        """DAILY_BUDGET of 2 images' cost, 5 users at once: 2 images, 3 "budget used up"."""
+        gateway.default = gw.markdown(png(), delay=0.3)
+        admin = telegram.user(ADMIN, "Boss", language_code="zh-hans")
+        async with start_bot(admin_user_ids=str(ADMIN), daily_budget=0.056) as runtime:
+            await ask(telegram, admin, "/help")  # the admin's chat, and language, are known
+            users = [telegram.user(n, f"U{n}") for n in range(1, 6)]
+            for user in users:
+                telegram.send_text(user, telegram.private_chat(user), "a dog")
+            await telegram.wait_for("sendPhoto", count=2, timeout=15)
+            for user in users:
+                await ask(telegram, user, "a cat")
+            answers = [t for u in users for t in texts_to(telegram, u["id"])]
+            assert sum("daily budget is used up" in t for t in answers) == 8
+            assert "Nothing was charged" not in " ".join(answers)
+            stats = await ask(telegram, admin, "/stats")
+            assert await runtime.ledger.spending.day_spend(today()) == 56_000
+        alerts = [t for t in texts_to(telegram, ADMIN) if "DAILY_BUDGET" in t]
+        assert len(alerts) == 1 and alerts[0].startswith("⚠️ 已达到 DAILY_BUDGET")
+        assert "今日花费：$0.056，每日预算 $0.056。" in stats
+        assert len(gateway.requests) == 2
+
+    async def test_group_quota_holds_against_members_at_once(
+        self, start_bot: StartBot, telegram: FakeTelegram, gateway: FakeGateway, group: Json
+    ) -> None:
+        gateway.default = gw.markdown(png(), delay=0.3)
+        async with start_bot(group_daily_quota=2):
+            for n in range(1, 6):
+                telegram.send_text(telegram.user(n, f"U{n}"), group, "/draw a dog")
+            await telegram.wait_for("sendPhoto", count=2, timeout=15)
+            await settle(1.0)
+            refusals = [t for t in texts_to(telegram, group["id"]) if "This group has used" in t]
+            assert len(refusals) == 3
+            assert "today's 2 images" in refusals[0]
+            quota = await ask(telegram, telegram.user(1), "/quota", group)
+        assert "This group today: 2 of 2 used." in quota
+        assert len(gateway.requests) == 2
+
+    async def test_an_admin_sets_a_groups_own_limit(
+        self, start_bot: StartBot, telegram: FakeTelegram, gateway: FakeGateway, group: Json
+    ) -> None:
+        admin = telegram.user(ADMIN, "Boss")
+        async with start_bot(admin_user_ids=str(ADMIN), group_daily_quota=5):
+            answer = await ask(telegram, admin, f"/setquota {group['id']} 1")
+            assert answer == f"Group {group['id']}: daily limit set to 1."
+            telegram.send_text(telegram.user(1), group, "/draw a dog")
+            await telegram.wait_for("sendPhoto", timeout=15)
+            refusal = await ask(telegram, telegram.user(2), "/draw a cat", group)
+        assert "This group has used today's 1 image." in refusal
