@@ -13,7 +13,8 @@ Tests play the users (``send_text``, ``send_photo``, ``press_button`` ...), the 
 HTTP, and every call is recorded as a `Call` to inspect or `wait_for`. Layers, each a module
 building on the one before: `server` (HTTP, records, faults, outages, pacing) → `files` →
 `world` (users, chats, messages) → `updates` (getUpdates, webhooks) → `forums` (topics,
-upgraded groups) → `users` (the test side) → `sending` (the methods the bot calls).
+upgraded groups) → `users` (the test side) → `sending` (the methods the bot calls) →
+`payments` (Telegram Stars: invoices, pre-checkout, refunds, transactions; `pay`).
 
 Faithful: transport and error bodies; Telegram's limits and error texts; long polling with
 offsets, allowed_updates and 409 on a second poller; webhooks with the secret header; real
@@ -26,8 +27,8 @@ the uploaded bytes; privacy mode is not simulated; documents get no thumbnail.
 """
 
 from tests.fakes.telegram.files import StoredFile
+from tests.fakes.telegram.payments import FakeTelegram, PaymentAttempt, SentInvoice
 from tests.fakes.telegram.records import ApiError, Call, Hooks, JsonDict, UploadedFile
-from tests.fakes.telegram.sending import FakeTelegram
 from tests.fakes.telegram.world import detect_entities, utf16_len
 
 __all__ = [
@@ -36,6 +37,8 @@ __all__ = [
     "FakeTelegram",
     "Hooks",
     "JsonDict",
+    "PaymentAttempt",
+    "SentInvoice",
     "StoredFile",
     "UploadedFile",
     "detect_entities",

@@ -80,8 +80,8 @@ def _markup(params: JsonDict) -> JsonDict | None:
     return markup
 
 
-class FakeTelegram(Users):
-    """A local Bot API server plus the test-side controls to play users (see the package)."""
+class Sending(Users):
+    """The methods the bot calls to act; `payments.FakeTelegram` adds Telegram Stars."""
 
     def __init__(
         self,
