@@ -16,7 +16,7 @@ from telegram.error import Forbidden, TelegramError
 
 from bot import texts
 from bot.domain import Destination, Requester
-from bot.errors import BotError, GatewayOutage, TooManyInFlight
+from bot.errors import BotError, GatewayAuthError, GatewayOutage, TooManyInFlight
 from bot.tg.context import BotContext
 from bot.tg.gate import Priority
 from bot.tg.reading import destination_of, presser_of, requester_of
@@ -37,7 +37,9 @@ async def tell(context: BotContext, who: Requester, where: Destination, error: E
     if isinstance(error, Forbidden):
         log.warning("cannot write to the chat: %s", error.message)
         return
-    if isinstance(error, GatewayOutage):
+    if isinstance(error, GatewayAuthError):
+        log.error("the gateway refused the API key (check IMAGE_API_KEY): %s", error)
+    elif isinstance(error, GatewayOutage):
         log.error("the image service is unavailable to the bot: %s", error)
     elif isinstance(error, BotError):
         log.debug("request refused: %r", error)

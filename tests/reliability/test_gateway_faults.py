@@ -64,8 +64,8 @@ ONCE: Callable[[int], bool] = lambda n: n == 1  # noqa: E731 - a table of lambda
 RETRIED: Callable[[int], bool] = lambda n: 2 <= n <= 6  # noqa: E731
 
 PERSISTENT: dict[str, Fault] = {
-    "401": Fault(lambda g: gw.error(401, "invalid token"), "API key", ONCE, 2.0),
-    "403": Fault(lambda g: gw.error(403, "group denied"), "API key", ONCE, 2.0),
+    "401": Fault(lambda g: gw.error(401, "invalid token"), "unavailable right now", ONCE, 2.0),
+    "403": Fault(lambda g: gw.error(403, "group denied"), "unavailable right now", ONCE, 2.0),
     "429 without Retry-After": Fault(
         lambda g: gw.error(429, "busy"), "overloaded", RETRIED, TIMEOUT + SLACK
     ),
