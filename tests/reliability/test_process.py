@@ -12,6 +12,7 @@ import pytest
 from tests.fakes import gateway as gw
 from tests.fakes.gateway import FakeGateway
 from tests.fakes.images import png
+from tests.fakes.telegram import Call
 from tests.reliability.support import (
     BotProcess,
     Launch,
@@ -38,6 +39,33 @@ def delivered_photos(telegram: ObservedTelegram) -> int:
 
 class TestCrash:
     """SIGKILL with requests in flight, then a restart on the same database."""
+
+    async def test_a_kill_while_thanking_for_a_payment_leaves_one_credit(
+        self, launch: Launch, telegram: ObservedTelegram
+    ) -> None:
+        """SIGKILL between Telegram's successful_payment and the bot's answer: after the
+        restart (the update again, and the start-up reconciliation) the pack is credited
+        exactly once."""
+        crashed = await launch(STARS_PACKS="20:50", clean_exit=False)
+        ann, chat = person(telegram, 1)
+        telegram.send_text(ann, chat, "/buy 20")
+        await telegram.wait_for("sendInvoice", timeout=10)
+        thanking: list[Call] = []
+        telegram.hooks.request.append(
+            lambda call: thanking.append(call) if "Thank" in str(call.params.get("text")) else None
+        )
+        telegram.delay("sendMessage", 30)
+        paid = await telegram.pay(ann, telegram.invoices[-1].message)
+        assert paid.accepted
+        await wait_until(lambda: bool(thanking), within=10, what="the thank you on its way")
+        crashed.kill()
+        telegram.delay("sendMessage", 0)
+
+        restarted = await launch(STARS_PACKS="20:50", db=crashed.db_path)
+        await asyncio.sleep(1.0)
+        payments = restarted.query("SELECT charge_id, images, status FROM payments")
+        assert payments == [{"charge_id": paid.charge_id, "images": 20, "status": "paid"}]
+        assert problems_in(restarted.log) == []
 
     async def test_restart_releases_every_reservation(
         self, launch: Launch, telegram: ObservedTelegram, gateway: FakeGateway
