@@ -8,7 +8,6 @@ import datetime as dtm
 import io
 import os
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -24,8 +23,8 @@ from telegram import (
 from telegram.error import BadRequest, Conflict, Forbidden, NetworkError, RetryAfter
 
 from tests.fakes.telegram import FakeTelegram
+from tests.support.bot import FAKE_TOKEN as TOKEN
 
-TOKEN = "123456789:AAtest-token_for_the_fake"
 MB = 1024 * 1024
 
 
@@ -39,18 +38,6 @@ def png(width: int, height: int) -> bytes:
     out = io.BytesIO()
     Image.new("1", (width, height)).save(out, "PNG")
     return out.getvalue()
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram(token=TOKEN, bot_username="flash_test_bot") as server:
-        yield server
-
-
-@pytest.fixture
-async def bot(fake: FakeTelegram) -> AsyncIterator[Bot]:
-    async with Bot(TOKEN, base_url=f"{fake.url}/bot", base_file_url=f"{fake.url}/file/bot") as b:
-        yield b
 
 
 def ann(fake: FakeTelegram) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -2,27 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from telegram import Bot, ReplyParameters
 from telegram.error import BadRequest, ChatMigrated
 
 from tests.fakes.telegram import FakeTelegram
-
-TOKEN = "123456789:AAtest-token_for_the_fake"
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram(token=TOKEN) as server:
-        yield server
-
-
-@pytest.fixture
-async def bot(fake: FakeTelegram) -> AsyncIterator[Bot]:
-    async with Bot(TOKEN, base_url=f"{fake.url}/bot", base_file_url=f"{fake.url}/file/bot") as b:
-        yield b
 
 
 async def test_users_post_in_topics_and_in_general(fake: FakeTelegram, bot: Bot) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -19,20 +18,6 @@ from telegram import (
 from telegram.error import BadRequest
 
 from tests.fakes.telegram import FakeTelegram, JsonDict, PaymentAttempt
-
-TOKEN = "123456789:AAtest-token_for_the_fake"
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram(token=TOKEN) as server:
-        yield server
-
-
-@pytest.fixture
-async def bot(fake: FakeTelegram) -> AsyncIterator[Bot]:
-    async with Bot(TOKEN, base_url=f"{fake.url}/bot", base_file_url=f"{fake.url}/file/bot") as b:
-        yield b
 
 
 async def _invoice(bot: Bot, chat_id: int, amount: int = 50, **options: Any) -> Message:

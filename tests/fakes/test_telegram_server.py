@@ -15,26 +15,13 @@ from telegram import Bot, ReactionTypeCustomEmoji
 from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter
 
 from tests.fakes.telegram import FakeTelegram
-
-TOKEN = "123456789:AAtest-token_for_the_fake"
+from tests.support.bot import FAKE_TOKEN as TOKEN
 
 
 def png(width: int = 64, height: int = 48) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (width, height), (10, 200, 30)).save(out, "PNG")
     return out.getvalue()
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram(token=TOKEN) as server:
-        yield server
-
-
-@pytest.fixture
-async def bot(fake: FakeTelegram) -> AsyncIterator[Bot]:
-    async with Bot(TOKEN, base_url=f"{fake.url}/bot", base_file_url=f"{fake.url}/file/bot") as b:
-        yield b
 
 
 @pytest.fixture

@@ -20,6 +20,8 @@ from bot.app import Runtime
 from tests.fakes.telegram import Call, FakeTelegram
 
 TOKEN = "123456:fake-bot-token-for-tests"
+#: The token the fake's own tests talk to it with.
+FAKE_TOKEN = "123456789:AAtest-token_for_the_fake"
 API_KEY = "sk-test-gateway-key"
 BOT_USERNAME = "flash_test_bot"
 REPO = Path(__file__).resolve().parents[2]
