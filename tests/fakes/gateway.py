@@ -50,187 +50,115 @@ import re
 import socket
 import time
 import urllib.parse
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from types import MappingProxyType, TracebackType
-from typing import Any, Literal, Self
+from types import MappingProxyType
+from typing import Any, Literal, Self, TypedDict, Unpack
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from .images import png
-
-__all__ = [
-    "DEFAULT_MODEL",
-    "DEFAULT_USAGE",
-    "FakeGateway",
-    "GatewayRequest",
-    "Reply",
-    "data_url",
-    "error",
-    "hang",
-    "images_field",
-    "markdown",
-    "markdown_urls",
-    "raw",
-    "reset",
-    "sniff_mime",
-    "text",
-]
+from .images import sniff_mime as sniff_mime
 
 DEFAULT_MODEL = "gemini-2.5-flash-image"
-DEFAULT_USAGE: Mapping[str, int] = MappingProxyType(
+DEFAULT_USAGE: Mapping[str, Any] = MappingProxyType(
     {"prompt_tokens": 10, "completion_tokens": 1290, "total_tokens": 1300}
 )
 COMPLETIONS_PATH = "/v1/chat/completions"
 
-ReplyKind = Literal["static", "markdown", "hang", "reset"]
-
 _completion_ids = itertools.count(1)
+_BLOB = "@@FAKEGW-BLOB-{}@@"  # where _dump splices in blob {}
 _BLOB_RE = re.compile(rb"@@FAKEGW-BLOB-(\d+)@@")
-_EXTENSIONS = {
-    "image/png": ".png",
-    "image/jpeg": ".jpg",
-    "image/gif": ".gif",
-    "image/webp": ".webp",
-    "image/heic": ".heic",
-}
-
-
+_EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif"}
+_EXTENSIONS |= {"image/webp": ".webp", "image/heic": ".heic"}
 # --------------------------------------------------------------------------------------------
 # Replies
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Reply:
-    """One scripted gateway answer. Build it with the module-level factory functions."""
+    """One scripted gateway answer. Build it with the module-level constructors."""
 
-    kind: ReplyKind
+    kind: Literal["answer", "hang", "reset", "trickle"]
     status: int = 200
-    body: bytes = field(default=b"", repr=False)
+    body: bytes = b""
     content_type: str = "application/json"
     headers: tuple[tuple[str, str], ...] = ()
     delay: float = 0.0
-    # Only for kind == "markdown": images registered as files when the reply is served.
-    images: tuple[bytes, ...] = field(default=(), repr=False)
-    text: str = ""
-    model: str = DEFAULT_MODEL
-    usage: Mapping[str, Any] | None = field(default=None, repr=False)
-    finish_reason: str | None = "stop"
-    # Only for kind == "reset": how many body bytes are sent before the connection is closed.
+    #: Builds the body when served (markdown: registers its images as fresh files).
+    render: Callable[[FakeGateway, GatewayRequest], bytes] | None = None
+    #: For kind == "reset": how many body bytes are sent before the connection is closed.
     partial: int = 0
+    #: For kind == "trickle": the body is spread over that many seconds, in chunks of
+    #: ``chunk_size`` bytes (by default 20 chunks a second).
+    trickle: float = 0.0
+    chunk_size: int | None = None
     description: str = ""
+
+    def __repr__(self) -> str:
+        return f"<Reply {self.description or self.kind}>"
 
     def delayed(self, seconds: float) -> Reply:
         """Return a copy of this reply that waits ``seconds`` before answering."""
         return replace(self, delay=seconds)
 
 
-def sniff_mime(data: bytes) -> str:
-    """Guess an image MIME type from magic bytes (``application/octet-stream`` if unknown)."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if data.startswith((b"GIF87a", b"GIF89a")):
-        return "image/gif"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    if data[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftypmsf1"):
-        return "image/heic"
-    return "application/octet-stream"
+class AnswerOptions(TypedDict, total=False):
+    """Keyword options of every chat-completion answer."""
+
+    delay: float  # seconds before answering (default 0)
+    usage: Mapping[str, Any] | None  # DEFAULT_USAGE by default; None leaves ``usage`` out
+    model: str  # DEFAULT_MODEL by default
+    finish_reason: str | None  # "stop" by default
 
 
-def _completion(
-    message: Mapping[str, Any],
-    *,
-    model: str,
-    usage: Mapping[str, Any] | None,
-    finish_reason: str | None,
-) -> dict[str, Any]:
-    """Build an OpenAI chat.completion object around one assistant message."""
+def _completion(message: Mapping[str, Any], opts: AnswerOptions) -> dict[str, Any]:
+    """An OpenAI chat.completion object around one assistant message."""
+    choice = {"index": 0, "message": {"role": "assistant", **message}}
     out: dict[str, Any] = {
         "id": f"chatcmpl-fake{next(_completion_ids)}",
         "object": "chat.completion",
         "created": int(time.time()),
-        "model": model,
-        "choices": [{"index": 0, "message": dict(message), "finish_reason": finish_reason}],
+        "model": opts.get("model", DEFAULT_MODEL),
+        "choices": [{**choice, "finish_reason": opts.get("finish_reason", "stop")}],
     }
-    if usage is not None:
+    if (usage := opts.get("usage", DEFAULT_USAGE)) is not None:
         out["usage"] = dict(usage)
     return out
 
 
-def _blob(index: int) -> str:
-    """Return the placeholder that :func:`_dump_with_blobs` replaces with blob ``index``."""
-    return f"@@FAKEGW-BLOB-{index}@@"
+def _dump(obj: Any, blobs: Sequence[bytes] = ()) -> bytes:
+    """JSON-encode ``obj``, splicing raw ``blobs`` (JSON-safe bytes) in place of placeholders.
 
-
-def _dump_with_blobs(obj: Any, blobs: Sequence[bytes]) -> bytes:
-    """JSON-encode ``obj`` and splice raw ``blobs`` (JSON-safe bytes) in place of placeholders.
-
-    The blobs (data URLs: ASCII without quotes or backslashes) are joined in a single pass, so a
+    The blobs (data URLs: ASCII without quotes or backslashes) are joined in one pass, so a
     27 MB body is never built as a Python string nor re-encoded.
     """
-    parts = _BLOB_RE.split(json.dumps(obj, ensure_ascii=False).encode())
+    encoded = json.dumps(obj, ensure_ascii=False).encode()
+    if not blobs:
+        return encoded
+    parts = _BLOB_RE.split(encoded)
     return b"".join(blobs[int(p)] if i % 2 else p for i, p in enumerate(parts))
 
 
-def _data_url_bytes(image: bytes, mime: str) -> bytes:
-    """Return ``data:<mime>;base64,<...>`` as bytes."""
-    return b"data:" + mime.encode("ascii") + b";base64," + base64.b64encode(image)
+def _data_url(image: bytes, mime: str | None = None) -> bytes:
+    """``data:<mime>;base64,<...>`` as bytes (the MIME type sniffed when not given)."""
+    return f"data:{mime or sniff_mime(image)};base64,".encode() + base64.b64encode(image)
 
 
-def _error_body(message: str, type_: str, code: str | int | None) -> bytes:
-    """Return the gateway's error JSON."""
-    return json.dumps({"error": {"message": message, "type": type_, "code": code}}).encode()
+def _links(text: str, urls: Iterable[str]) -> str:
+    """``text`` followed by `` ![image](url)`` per URL."""
+    return text + "".join(f" ![image]({u})" for u in urls)
 
 
-def markdown(
-    *images: bytes,
-    text: str = "Here is your image",
-    delay: float = 0.0,
-    usage: Mapping[str, Any] | None = DEFAULT_USAGE,
-    model: str = DEFAULT_MODEL,
-    finish_reason: str | None = "stop",
+def _answer(
+    message: Mapping[str, Any], opts: AnswerOptions, description: str, blobs: Sequence[bytes] = ()
 ) -> Reply:
-    """Answer ``text + " ![image](url)"`` per image; each image is served at ``/files/<id>``."""
-    return Reply(
-        kind="markdown",
-        images=tuple(images),
-        text=text,
-        delay=delay,
-        usage=usage,
-        model=model,
-        finish_reason=finish_reason,
-        description=f"markdown({len(images)} image(s))",
-    )
-
-
-def markdown_urls(
-    *urls: str,
-    text: str = "Here is your image",
-    delay: float = 0.0,
-    usage: Mapping[str, Any] | None = DEFAULT_USAGE,
-    model: str = DEFAULT_MODEL,
-    finish_reason: str | None = "stop",
-) -> Reply:
-    """Answer ``text + " ![image](url)"`` for each of the given exact URLs."""
-    content = text + "".join(f" ![image]({u})" for u in urls)
-    body = _completion(
-        {"role": "assistant", "content": content},
-        model=model,
-        usage=usage,
-        finish_reason=finish_reason,
-    )
-    return Reply(
-        kind="static",
-        body=json.dumps(body, ensure_ascii=False).encode(),
-        delay=delay,
-        description=f"markdown_urls({', '.join(urls)})",
-    )
+    """A 200 chat completion built now (blobs spliced in where ``message`` has placeholders)."""
+    body = _dump(_completion(message, opts), blobs)
+    return Reply("answer", body=body, delay=opts.get("delay", 0.0), description=description)
 
 
 def data_url(
@@ -239,74 +167,49 @@ def data_url(
     *,
     in_markdown: bool = True,
     text: str = "",
-    delay: float = 0.0,
-    usage: Mapping[str, Any] | None = DEFAULT_USAGE,
-    model: str = DEFAULT_MODEL,
-    finish_reason: str | None = "stop",
+    **opts: Unpack[AnswerOptions],
 ) -> Reply:
     """Answer with the image inline: ``text + "![image](data:...)"`` or the bare data URL."""
-    content = f"{text}![image]({_blob(0)})" if in_markdown else text + _blob(0)
-    obj = _completion(
-        {"role": "assistant", "content": content},
-        model=model,
-        usage=usage,
-        finish_reason=finish_reason,
-    )
-    return Reply(
-        kind="static",
-        body=_dump_with_blobs(obj, [_data_url_bytes(image, mime)]),
-        delay=delay,
-        description=f"data_url({mime}, {len(image)} bytes, in_markdown={in_markdown})",
-    )
+    content = f"{text}![image]({_BLOB.format(0)})" if in_markdown else text + _BLOB.format(0)
+    about = f"data_url({mime}, {len(image)} bytes, in_markdown={in_markdown})"
+    return _answer({"content": content}, opts, about, [_data_url(image, mime)])
 
 
-def images_field(
-    *images: bytes,
-    content: str | None = "",
-    delay: float = 0.0,
-    usage: Mapping[str, Any] | None = DEFAULT_USAGE,
-    model: str = DEFAULT_MODEL,
-    finish_reason: str | None = "stop",
-) -> Reply:
-    """Answer OpenRouter style: ``message.images`` holds one data URL per image."""
-    message = {
-        "role": "assistant",
-        "content": content,
-        "images": [
-            {"type": "image_url", "image_url": {"url": _blob(i)}} for i in range(len(images))
-        ],
-    }
-    obj = _completion(message, model=model, usage=usage, finish_reason=finish_reason)
-    blobs = [_data_url_bytes(img, sniff_mime(img)) for img in images]
-    return Reply(
-        kind="static",
-        body=_dump_with_blobs(obj, blobs),
-        delay=delay,
-        description=f"images_field({len(images)} image(s))",
-    )
-
-
-def text(
-    content: str | None,
-    *,
-    delay: float = 0.0,
-    usage: Mapping[str, Any] | None = DEFAULT_USAGE,
-    model: str = DEFAULT_MODEL,
-    finish_reason: str | None = "stop",
-) -> Reply:
+def text(content: str | None, **opts: Unpack[AnswerOptions]) -> Reply:
     """Answer with assistant text and no image (a refusal or a question)."""
-    obj = _completion(
-        {"role": "assistant", "content": content},
-        model=model,
-        usage=usage,
-        finish_reason=finish_reason,
-    )
-    return Reply(
-        kind="static",
-        body=json.dumps(obj, ensure_ascii=False).encode(),
-        delay=delay,
-        description=f"text({content!r:.40})",
-    )
+    return _answer({"content": content}, opts, f"text({content!r:.40})")
+
+
+def markdown(
+    *images: bytes, text: str = "Here is your image", **opts: Unpack[AnswerOptions]
+) -> Reply:
+    """Answer ``text + " ![image](url)"`` per image; each image is served at a fresh
+    ``/files/<id>`` URL (with a sniffed Content-Type) each time the reply is used."""
+
+    def render(gw: FakeGateway, req: GatewayRequest) -> bytes:
+        urls = [gw.add_file(image, content_type=sniff_mime(image)) for image in images]
+        req.file_urls.extend(urls)
+        return _dump(_completion({"content": _links(text, urls)}, opts))
+
+    about = f"markdown({len(images)} image(s))"
+    return Reply("answer", render=render, delay=opts.get("delay", 0.0), description=about)
+
+
+def markdown_urls(
+    *urls: str, text: str = "Here is your image", **opts: Unpack[AnswerOptions]
+) -> Reply:
+    """Answer ``text + " ![image](url)"`` for each of the given exact URLs."""
+    return _answer({"content": _links(text, urls)}, opts, f"markdown_urls({', '.join(urls)})")
+
+
+def images_field(*images: bytes, content: str | None = "", **opts: Unpack[AnswerOptions]) -> Reply:
+    """Answer OpenRouter style: ``message.images`` holds one data URL per image."""
+    refs = [
+        {"type": "image_url", "image_url": {"url": _BLOB.format(i)}} for i in range(len(images))
+    ]
+    blobs = [_data_url(image) for image in images]
+    about = f"images_field({len(images)} image(s))"
+    return _answer({"content": content, "images": refs}, opts, about, blobs)
 
 
 def error(
@@ -323,14 +226,9 @@ def error(
     if retry_after is not None:
         value = str(int(retry_after)) if float(retry_after).is_integer() else str(retry_after)
         headers = (("Retry-After", value),)
-    return Reply(
-        kind="static",
-        status=status,
-        body=_error_body(message, type, code),
-        headers=headers,
-        delay=delay,
-        description=f"error({status}, {message!r})",
-    )
+    body = _dump({"error": {"message": message, "type": type, "code": code}})
+    about = f"error({status}, {message!r})"
+    return Reply("answer", status, body, headers=headers, delay=delay, description=about)
 
 
 def raw(
@@ -342,42 +240,22 @@ def raw(
     delay: float = 0.0,
 ) -> Reply:
     """Answer arbitrary bytes with any status and Content-Type."""
-    return Reply(
-        kind="static",
-        status=status,
-        body=body,
-        content_type=content_type,
-        headers=tuple((headers or {}).items()),
-        delay=delay,
-        description=f"raw({status}, {content_type}, {len(body)} bytes)",
-    )
+    about = f"raw({status}, {content_type}, {len(body)} bytes)"
+    pairs = tuple((headers or {}).items())
+    return Reply("answer", status, body, content_type, pairs, delay, description=about)
 
 
 def hang(*, delay: float = 0.0) -> Reply:
     """Never answer: wait until the client disconnects or the server stops."""
-    return Reply(kind="hang", delay=delay, description="hang()")
+    return Reply("hang", delay=delay, description="hang()")
 
 
 def reset(*, delay: float = 0.0, sent_fraction: float = 0.5) -> Reply:
     """Send headers (full Content-Length) and part of a completion body, then close."""
-    obj = _completion(
-        {
-            "role": "assistant",
-            "content": "Here is your image ![image](https://example.invalid/x.png)",
-        },
-        model=DEFAULT_MODEL,
-        usage=DEFAULT_USAGE,
-        finish_reason="stop",
-    )
-    body = json.dumps(obj).encode()
+    content = "Here is your image ![image](https://example.invalid/x.png)"
+    body = _dump(_completion({"content": content}, {}))
     cut = max(1, min(len(body) - 1, int(len(body) * sent_fraction)))
-    return Reply(
-        kind="reset",
-        body=body,
-        partial=cut,
-        delay=delay,
-        description="reset()",
-    )
+    return Reply("reset", body=body, partial=cut, delay=delay, description="reset()")
 
 
 # --------------------------------------------------------------------------------------------
@@ -421,9 +299,7 @@ class GatewayRequest:
     @property
     def messages(self) -> list[dict[str, Any]]:
         """The ``messages`` list of the body (empty if absent or malformed)."""
-        if not isinstance(self.body, dict):
-            return []
-        msgs = self.body.get("messages")
+        msgs = self.body.get("messages") if isinstance(self.body, dict) else None
         return [m for m in msgs if isinstance(m, dict)] if isinstance(msgs, list) else []
 
     @property
@@ -431,9 +307,7 @@ class GatewayRequest:
         """Text of the user messages: string contents and text parts, joined with newlines."""
         texts: list[str] = []
         for msg in self.messages:
-            if msg.get("role", "user") != "user":
-                continue
-            content = msg.get("content")
+            content = msg.get("content") if msg.get("role", "user") == "user" else None
             if isinstance(content, str):
                 texts.append(content)
             elif isinstance(content, list):
@@ -450,15 +324,12 @@ class GatewayRequest:
         urls: list[str] = []
         for msg in self.messages:
             content = msg.get("content")
-            if not isinstance(content, list):
-                continue
-            for part in content:
-                if not isinstance(part, dict) or part.get("type") != "image_url":
-                    continue
-                ref = part.get("image_url")
-                url = ref.get("url") if isinstance(ref, dict) else ref
-                if isinstance(url, str):
-                    urls.append(url)
+            for part in content if isinstance(content, list) else ():
+                if isinstance(part, dict) and part.get("type") == "image_url":
+                    ref = part.get("image_url")
+                    url = ref.get("url") if isinstance(ref, dict) else ref
+                    if isinstance(url, str):
+                        urls.append(url)
         return urls
 
     @property
@@ -482,9 +353,7 @@ class GatewayRequest:
         """``extra_body.google.image_config.aspect_ratio`` or None."""
         node: Any = self.body
         for key in ("extra_body", "google", "image_config", "aspect_ratio"):
-            if not isinstance(node, dict):
-                return None
-            node = node.get(key)
+            node = node.get(key) if isinstance(node, dict) else None
         return node if isinstance(node, str) else None
 
     @property
@@ -498,31 +367,10 @@ class GatewayRequest:
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, eq=False)
-class _ServedFile:
-    """A file answered at ``GET /files/<name>``."""
-
-    data: bytes = field(repr=False)
-    content_type: str = "image/png"
-    status: int = 200
-    delay: float = 0.0
-    trickle: float | None = None
-    chunk_size: int | None = None
-    location: str | None = None  # set for redirects
-
-
-def _json_error(
-    status: int,
-    message: str,
-    *,
-    type_: str,
-    code: str | None,
-    headers: Mapping[str, str] | None = None,
-) -> web.Response:
+def _json_error(status: int, message: str, type_: str, code: str | None) -> web.Response:
     """Return a gateway-style JSON error response."""
-    resp = web.Response(status=status, body=_error_body(message, type_, code), headers=headers)
-    resp.content_type = "application/json"
-    return resp
+    body = {"error": {"message": message, "type": type_, "code": code}}
+    return web.json_response(body, status=status)
 
 
 @web.middleware
@@ -534,14 +382,11 @@ async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResp
         if exc.status < 400:
             raise
         codes = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}
-        headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
-        return _json_error(
-            exc.status,
-            f"{exc.reason}: {request.method} {request.path}",
-            type_="invalid_request_error",
-            code=codes.get(exc.status),
-            headers=headers,
-        )
+        message = f"{exc.reason}: {request.method} {request.path}"
+        resp = _json_error(exc.status, message, "invalid_request_error", codes.get(exc.status))
+        if "Allow" in exc.headers:
+            resp.headers["Allow"] = exc.headers["Allow"]
+        return resp
 
 
 class FakeGateway:
@@ -561,7 +406,7 @@ class FakeGateway:
         self.file_hits: collections.Counter[str] = collections.Counter()
         self.max_request_bytes = max_request_bytes
         self._queue: collections.deque[Reply] = collections.deque()
-        self._files: dict[str, _ServedFile] = {}
+        self._files: dict[str, Reply] = {}
         self._file_ids = itertools.count(1)
         self._cond: asyncio.Condition | None = None
         self._stopping: asyncio.Event | None = None
@@ -574,8 +419,7 @@ class FakeGateway:
         """Start the server on 127.0.0.1 at a free port."""
         if self._runner is not None:
             return self
-        self._cond = asyncio.Condition()
-        self._stopping = asyncio.Event()
+        self._cond, self._stopping = asyncio.Condition(), asyncio.Event()
         app = web.Application(client_max_size=self.max_request_bytes, middlewares=[_json_errors])
         app.router.add_post(COMPLETIONS_PATH, self._completions)
         app.router.add_get("/files/{name}", self._file)
@@ -585,9 +429,8 @@ class FakeGateway:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         self._port = sock.getsockname()[1]
-        site = web.SockSite(runner, sock, backlog=2048)
         try:
-            await site.start()
+            await web.SockSite(runner, sock, backlog=2048).start()
         except BaseException:
             sock.close()
             await runner.cleanup()
@@ -607,12 +450,7 @@ class FakeGateway:
     async def __aenter__(self) -> Self:
         return await self.start()
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
 
     @property
@@ -668,13 +506,22 @@ class FakeGateway:
         pauses longer than a client's read timeout.
         """
         name = f"f{next(self._file_ids)}{_EXTENSIONS.get(content_type, '')}"
-        self._files[name] = _ServedFile(data, content_type, status, delay, trickle, chunk_size)
+        kind: Literal["answer", "trickle"] = "answer" if trickle is None or not data else "trickle"
+        self._files[name] = Reply(
+            kind,
+            status,
+            data,
+            content_type,
+            delay=delay,
+            trickle=trickle or 0.0,
+            chunk_size=chunk_size,
+        )
         return f"{self.url}/files/{name}"
 
     def add_redirect(self, location: str, *, status: int = 302) -> str:
         """Serve a redirect to ``location`` at a new ``/files/<id>`` URL and return that URL."""
         name = f"r{next(self._file_ids)}"
-        self._files[name] = _ServedFile(b"", "text/plain", status, location=location)
+        self._files[name] = raw(b"", status, "text/plain", headers={"Location": location})
         return f"{self.url}/files/{name}"
 
     async def wait_for_requests(
@@ -706,41 +553,22 @@ class FakeGateway:
 
     # -- handlers ------------------------------------------------------------------------------
 
-    async def _record(self, req: GatewayRequest) -> None:
-        """Append a request and wake waiters."""
-        assert self._cond is not None
-        async with self._cond:
-            self.requests.append(req)
-            self._cond.notify_all()
+    def _refusal(self, req: GatewayRequest) -> web.Response | None:
+        """The fake's own 401 (wrong key) and 400 (not a JSON object); None when they pass."""
+        if self.api_key is not None and req.authorization != f"Bearer {self.api_key}":
+            req.status = 401
+            return _json_error(401, "invalid token", "new_api_error", "invalid_api_key")
+        if not isinstance(req.body, dict):
+            req.status = 400
+            message = "invalid request body: expected a JSON object"
+            return _json_error(400, message, "invalid_request_error", "invalid_request")
+        return None
 
     def _next_reply(self, req: GatewayRequest) -> Reply:
         """Pick the reply: responder, then the FIFO, then the default."""
-        if self.responder is not None:
-            chosen = self.responder(req)
-            if chosen is not None:
-                return chosen
-        if self._queue:
-            return self._queue.popleft()
-        return self.default
-
-    async def _sleep(self, seconds: float) -> bool:
-        """Sleep unless the server stops first; return False if it is stopping."""
-        assert self._stopping is not None
-        if self._stopping.is_set():
-            return False
-        if seconds <= 0:
-            return True
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(seconds):
-                await self._stopping.wait()
-        return not self._stopping.is_set()
-
-    @staticmethod
-    def _drop(request: web.Request) -> web.StreamResponse:
-        """Close the connection without an answer."""
-        if request.transport is not None:
-            request.transport.close()
-        return web.Response(status=499)
+        if self.responder is not None and (chosen := self.responder(req)) is not None:
+            return chosen
+        return self._queue.popleft() if self._queue else self.default
 
     async def _completions(self, request: web.Request) -> web.StreamResponse:
         """Handle ``POST /v1/chat/completions``."""
@@ -751,58 +579,77 @@ class FakeGateway:
         except ValueError:
             body = None
         req = GatewayRequest(
-            index=len(self.requests),
-            path=request.path,
-            headers=request.headers,
-            raw=payload,
-            body=body,
-            at=arrived,
+            len(self.requests), request.path, request.headers, payload, body, arrived
         )
-        await self._record(req)
+        assert self._cond is not None
+        async with self._cond:
+            self.requests.append(req)
+            self._cond.notify_all()
+        refusal = self._refusal(req)
+        return refusal or await self._serve(request, req, self._next_reply(req))
 
-        if self.api_key is not None and req.authorization != f"Bearer {self.api_key}":
-            req.status = 401
-            return _json_error(401, "invalid token", type_="new_api_error", code="invalid_api_key")
-        if not isinstance(body, dict):
-            req.status = 400
-            return _json_error(
-                400,
-                "invalid request body: expected a JSON object",
-                type_="invalid_request_error",
-                code="invalid_request",
-            )
-
-        reply = self._next_reply(req)
-        req.reply = reply
-        req.status = reply.status
+    async def _serve(
+        self, request: web.Request, req: GatewayRequest | None, reply: Reply
+    ) -> web.StreamResponse:
+        """Answer ``reply`` (to ``req``, None for a file)."""
+        if req is not None:
+            req.reply, req.status = reply, reply.status
         if not await self._sleep(reply.delay):
             return self._drop(request)
-
         if reply.kind == "hang":
             await self._wait_for_disconnect(request)
             return self._drop(request)
-        if reply.kind == "reset":
-            return await self._reset(request, reply)
-
-        body_bytes = reply.body
-        if reply.kind == "markdown":
-            body_bytes = self._render_markdown(reply, req)
+        if reply.kind != "answer":
+            return await self._stream(request, reply)
+        body = reply.render(self, req) if reply.render and req else reply.body
         headers = CIMultiDict(reply.headers)
         headers["Content-Type"] = reply.content_type
-        return web.Response(status=reply.status, body=body_bytes, headers=headers)
+        return web.Response(status=reply.status, body=body, headers=headers)
 
-    def _render_markdown(self, reply: Reply, req: GatewayRequest) -> bytes:
-        """Register the reply's images as fresh files and build the completion body."""
-        urls = [self.add_file(img, content_type=sniff_mime(img)) for img in reply.images]
-        req.file_urls.extend(urls)
-        content = reply.text + "".join(f" ![image]({u})" for u in urls)
-        obj = _completion(
-            {"role": "assistant", "content": content},
-            model=reply.model,
-            usage=reply.usage,
-            finish_reason=reply.finish_reason,
-        )
-        return json.dumps(obj, ensure_ascii=False).encode()
+    async def _stream(self, request: web.Request, reply: Reply) -> web.StreamResponse:
+        """Headers with the full Content-Length, then for ``reset`` the first ``partial`` bytes
+        and a closed connection, for ``trickle`` the body in chunks, a pause before each."""
+        data, pause = reply.body, 0.0
+        if reply.kind == "reset":
+            size, end = max(1, reply.partial), reply.partial
+        else:
+            steps = max(1, min(len(data), round(reply.trickle * 20)))
+            size, end = max(1, reply.chunk_size or -(-len(data) // steps)), len(data)
+            pause = reply.trickle / -(-len(data) // size)
+        resp = web.StreamResponse(status=reply.status)
+        resp.content_type = reply.content_type
+        resp.content_length = len(data)
+        try:
+            await resp.prepare(request)
+            for offset in range(0, end, size):
+                if pause and not await self._sleep(pause):
+                    return self._drop(request)
+                await resp.write(data[offset : min(end, offset + size)])
+        except ConnectionError:
+            return resp
+        if reply.kind == "reset":
+            await asyncio.sleep(0.01)  # let the partial body reach the socket before closing
+            if request.transport is not None:
+                request.transport.close()
+        return resp
+
+    async def _sleep(self, seconds: float) -> bool:
+        """Sleep unless the server stops first; return False if it is stopping."""
+        assert self._stopping is not None
+        if self._stopping.is_set():
+            return False
+        if seconds > 0:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(seconds):
+                    await self._stopping.wait()
+        return not self._stopping.is_set()
+
+    @staticmethod
+    def _drop(request: web.Request) -> web.StreamResponse:
+        """Close the connection without an answer."""
+        if request.transport is not None:
+            request.transport.close()
+        return web.Response(status=499)
 
     async def _wait_for_disconnect(self, request: web.Request) -> None:
         """Return once the client has gone away or the server is stopping."""
@@ -815,62 +662,12 @@ class FakeGateway:
                 async with asyncio.timeout(0.05):
                     await self._stopping.wait()
 
-    async def _reset(self, request: web.Request, reply: Reply) -> web.StreamResponse:
-        """Send headers and part of the body, then close the connection."""
-        resp = web.StreamResponse(status=reply.status)
-        resp.content_type = reply.content_type
-        resp.content_length = len(reply.body)
-        try:
-            await resp.prepare(request)
-            await resp.write(reply.body[: reply.partial])
-        except ConnectionError:
-            return resp
-        await asyncio.sleep(0.01)  # let the partial body reach the socket before closing
-        if request.transport is not None:
-            request.transport.close()
-        return resp
-
     async def _file(self, request: web.Request) -> web.StreamResponse:
         """Handle ``GET /files/<name>``."""
         name = request.match_info["name"]
         self.file_hits[request.path] += 1
-        served = self._files.get(name)
-        if served is None:
-            return _json_error(
-                404, f"file not found: {name}", type_="invalid_request_error", code="not_found"
-            )
-        if not await self._sleep(served.delay):
-            return self._drop(request)
-        if served.location is not None:
-            return web.Response(status=served.status, headers={"Location": served.location})
-        if served.trickle is None or not served.data:
-            return web.Response(
-                status=served.status,
-                body=served.data,
-                headers={"Content-Type": served.content_type},
-            )
-        return await self._trickle(request, served, served.trickle)
-
-    async def _trickle(
-        self, request: web.Request, served: _ServedFile, seconds: float
-    ) -> web.StreamResponse:
-        """Send the file in small chunks spread over ``seconds``."""
-        data = served.data
-        if served.chunk_size is not None:
-            chunk = max(1, served.chunk_size)
-        else:
-            steps = max(1, min(len(data), round(seconds * 20)))
-            chunk = -(-len(data) // steps)
-        pause = seconds / -(-len(data) // chunk)
-        resp = web.StreamResponse(status=served.status)
-        resp.content_type = served.content_type
-        resp.content_length = len(data)
-        try:
-            await resp.prepare(request)
-            for offset in range(0, len(data), chunk):
-                if not await self._sleep(pause):
-                    return self._drop(request)
-                await resp.write(data[offset : offset + chunk])
-        except ConnectionError:
-            return resp
-        return resp
+        if (served := self._files.get(name)) is None:
+            message = f"file not found: {name}"
+            err = {"message": message, "type": "invalid_request_error", "code": "not_found"}
+            return web.json_response({"error": err}, status=404)
+        return await self._serve(request, None, served)
