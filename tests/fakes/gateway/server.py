@@ -1,42 +1,4 @@
-"""A fake OpenAI-compatible image gateway: a real aiohttp server on 127.0.0.1.
-
-Usage::
-
-    async with FakeGateway(api_key="test-key") as gw:
-        gw.enqueue(markdown(png(), delay=0.5), error(429, retry_after=3))
-        ...  # point the bot at gw.url
-        [req] = await gw.wait_for_requests(1)
-        assert req.prompt == "a corgi"
-
-Routes:
-
-* ``POST /v1/chat/completions`` (exact path; ``//v1/...`` answers a JSON 404) - checks
-  ``Authorization: Bearer <api_key>`` (401 otherwise), parses the JSON body (400 otherwise),
-  records a :class:`GatewayRequest`, then answers with the next :class:`Reply`: the one chosen by
-  ``gw.responder`` if set (and it returns non-None), else the next one from the FIFO filled by
-  ``gw.enqueue()``, else ``gw.default`` (a markdown link to a fresh 256x256 PNG).
-* ``GET /files/<name>`` - images registered by :meth:`FakeGateway.add_file`, by markdown replies,
-  and redirects from :meth:`FakeGateway.add_redirect`. Hits are counted in ``gw.file_hits``.
-* Anything else - a JSON 404 / 405 in the gateway's error format.
-
-Answer forms (module-level factories; all take ``delay=`` seconds to wait before answering):
-
-* :func:`markdown` - ``"Here is your image ![image](http://127.0.0.1:PORT/files/i1.png)"``, one
-  link per image, each image served by the fake with a sniffed Content-Type.
-* :func:`markdown_urls` - markdown links to arbitrary URLs (404 paths, ``file://``...).
-* :func:`data_url` - ``"![image](data:image/png;base64,...)"`` (or the bare data URL); the
-  body is composed once as bytes, so multi-megabyte images stay cheap to serve.
-* :func:`images_field` - OpenRouter style ``message.images = [{"type": "image_url", ...}]``.
-* :func:`text` - a plain assistant answer with no image (refusal, question).
-* :func:`error` - ``{"error": {"message", "type", "code"}}`` with any status, optional
-  ``Retry-After``.
-* :func:`raw` - any bytes with any status / content type (malformed JSON, HTML error pages...).
-* :func:`hang` - never answers; returns when the client disconnects or the server stops.
-* :func:`reset` - status line, headers with a Content-Length, part of the body, then the
-  connection is closed.
-
-Success answers are OpenAI chat completions with a ``usage`` object (``usage=None`` omits it).
-"""
+"""The fake gateway's server and the requests it records."""
 
 from __future__ import annotations
 
@@ -46,221 +8,25 @@ import collections
 import contextlib
 import itertools
 import json
-import re
 import socket
 import time
 import urllib.parse
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from types import MappingProxyType
-from typing import Any, Literal, Self, TypedDict, Unpack
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, Self
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from .images import png
-from .images import sniff_mime as sniff_mime
+from tests.fakes.images import png
 
-DEFAULT_MODEL = "gemini-2.5-flash-image"
-DEFAULT_USAGE: Mapping[str, Any] = MappingProxyType(
-    {"prompt_tokens": 10, "completion_tokens": 1290, "total_tokens": 1300}
-)
+from .replies import Reply, markdown, raw
+
 COMPLETIONS_PATH = "/v1/chat/completions"
 
-_completion_ids = itertools.count(1)
-_BLOB = "@@FAKEGW-BLOB-{}@@"  # where _dump splices in blob {}
-_BLOB_RE = re.compile(rb"@@FAKEGW-BLOB-(\d+)@@")
 _EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif"}
 _EXTENSIONS |= {"image/webp": ".webp", "image/heic": ".heic"}
-# --------------------------------------------------------------------------------------------
-# Replies
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, eq=False, repr=False)
-class Reply:
-    """One scripted gateway answer. Build it with the module-level constructors."""
-
-    kind: Literal["answer", "hang", "reset", "trickle"]
-    status: int = 200
-    body: bytes = b""
-    content_type: str = "application/json"
-    headers: tuple[tuple[str, str], ...] = ()
-    delay: float = 0.0
-    #: Builds the body when served (markdown: registers its images as fresh files).
-    render: Callable[[FakeGateway, GatewayRequest], bytes] | None = None
-    #: For kind == "reset": how many body bytes are sent before the connection is closed.
-    partial: int = 0
-    #: For kind == "trickle": the body is spread over that many seconds, in chunks of
-    #: ``chunk_size`` bytes (by default 20 chunks a second).
-    trickle: float = 0.0
-    chunk_size: int | None = None
-    description: str = ""
-
-    def __repr__(self) -> str:
-        return f"<Reply {self.description or self.kind}>"
-
-    def delayed(self, seconds: float) -> Reply:
-        """Return a copy of this reply that waits ``seconds`` before answering."""
-        return replace(self, delay=seconds)
-
-
-class AnswerOptions(TypedDict, total=False):
-    """Keyword options of every chat-completion answer."""
-
-    delay: float  # seconds before answering (default 0)
-    usage: Mapping[str, Any] | None  # DEFAULT_USAGE by default; None leaves ``usage`` out
-    model: str  # DEFAULT_MODEL by default
-    finish_reason: str | None  # "stop" by default
-
-
-def _completion(message: Mapping[str, Any], opts: AnswerOptions) -> dict[str, Any]:
-    """An OpenAI chat.completion object around one assistant message."""
-    choice = {"index": 0, "message": {"role": "assistant", **message}}
-    out: dict[str, Any] = {
-        "id": f"chatcmpl-fake{next(_completion_ids)}",
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": opts.get("model", DEFAULT_MODEL),
-        "choices": [{**choice, "finish_reason": opts.get("finish_reason", "stop")}],
-    }
-    if (usage := opts.get("usage", DEFAULT_USAGE)) is not None:
-        out["usage"] = dict(usage)
-    return out
-
-
-def _dump(obj: Any, blobs: Sequence[bytes] = ()) -> bytes:
-    """JSON-encode ``obj``, splicing raw ``blobs`` (JSON-safe bytes) in place of placeholders.
-
-    The blobs (data URLs: ASCII without quotes or backslashes) are joined in one pass, so a
-    27 MB body is never built as a Python string nor re-encoded.
-    """
-    encoded = json.dumps(obj, ensure_ascii=False).encode()
-    if not blobs:
-        return encoded
-    parts = _BLOB_RE.split(encoded)
-    return b"".join(blobs[int(p)] if i % 2 else p for i, p in enumerate(parts))
-
-
-def _data_url(image: bytes, mime: str | None = None) -> bytes:
-    """``data:<mime>;base64,<...>`` as bytes (the MIME type sniffed when not given)."""
-    return f"data:{mime or sniff_mime(image)};base64,".encode() + base64.b64encode(image)
-
-
-def _links(text: str, urls: Iterable[str]) -> str:
-    """``text`` followed by `` ![image](url)`` per URL."""
-    return text + "".join(f" ![image]({u})" for u in urls)
-
-
-def _answer(
-    message: Mapping[str, Any], opts: AnswerOptions, description: str, blobs: Sequence[bytes] = ()
-) -> Reply:
-    """A 200 chat completion built now (blobs spliced in where ``message`` has placeholders)."""
-    body = _dump(_completion(message, opts), blobs)
-    return Reply("answer", body=body, delay=opts.get("delay", 0.0), description=description)
-
-
-def data_url(
-    image: bytes,
-    mime: str = "image/png",
-    *,
-    in_markdown: bool = True,
-    text: str = "",
-    **opts: Unpack[AnswerOptions],
-) -> Reply:
-    """Answer with the image inline: ``text + "![image](data:...)"`` or the bare data URL."""
-    content = f"{text}![image]({_BLOB.format(0)})" if in_markdown else text + _BLOB.format(0)
-    about = f"data_url({mime}, {len(image)} bytes, in_markdown={in_markdown})"
-    return _answer({"content": content}, opts, about, [_data_url(image, mime)])
-
-
-def text(content: str | None, **opts: Unpack[AnswerOptions]) -> Reply:
-    """Answer with assistant text and no image (a refusal or a question)."""
-    return _answer({"content": content}, opts, f"text({content!r:.40})")
-
-
-def markdown(
-    *images: bytes, text: str = "Here is your image", **opts: Unpack[AnswerOptions]
-) -> Reply:
-    """Answer ``text + " ![image](url)"`` per image; each image is served at a fresh
-    ``/files/<id>`` URL (with a sniffed Content-Type) each time the reply is used."""
-
-    def render(gw: FakeGateway, req: GatewayRequest) -> bytes:
-        urls = [gw.add_file(image, content_type=sniff_mime(image)) for image in images]
-        req.file_urls.extend(urls)
-        return _dump(_completion({"content": _links(text, urls)}, opts))
-
-    about = f"markdown({len(images)} image(s))"
-    return Reply("answer", render=render, delay=opts.get("delay", 0.0), description=about)
-
-
-def markdown_urls(
-    *urls: str, text: str = "Here is your image", **opts: Unpack[AnswerOptions]
-) -> Reply:
-    """Answer ``text + " ![image](url)"`` for each of the given exact URLs."""
-    return _answer({"content": _links(text, urls)}, opts, f"markdown_urls({', '.join(urls)})")
-
-
-def images_field(*images: bytes, content: str | None = "", **opts: Unpack[AnswerOptions]) -> Reply:
-    """Answer OpenRouter style: ``message.images`` holds one data URL per image."""
-    refs = [
-        {"type": "image_url", "image_url": {"url": _BLOB.format(i)}} for i in range(len(images))
-    ]
-    blobs = [_data_url(image) for image in images]
-    about = f"images_field({len(images)} image(s))"
-    return _answer({"content": content, "images": refs}, opts, about, blobs)
-
-
-def error(
-    status: int,
-    message: str = "upstream error",
-    *,
-    type: str = "upstream_error",
-    code: str | int | None = None,
-    retry_after: float | None = None,
-    delay: float = 0.0,
-) -> Reply:
-    """Answer ``status`` with ``{"error": {...}}``; ``Retry-After`` is sent when given."""
-    headers: tuple[tuple[str, str], ...] = ()
-    if retry_after is not None:
-        value = str(int(retry_after)) if float(retry_after).is_integer() else str(retry_after)
-        headers = (("Retry-After", value),)
-    body = _dump({"error": {"message": message, "type": type, "code": code}})
-    about = f"error({status}, {message!r})"
-    return Reply("answer", status, body, headers=headers, delay=delay, description=about)
-
-
-def raw(
-    body: bytes,
-    status: int = 200,
-    content_type: str = "application/json",
-    *,
-    headers: Mapping[str, str] | None = None,
-    delay: float = 0.0,
-) -> Reply:
-    """Answer arbitrary bytes with any status and Content-Type."""
-    about = f"raw({status}, {content_type}, {len(body)} bytes)"
-    pairs = tuple((headers or {}).items())
-    return Reply("answer", status, body, content_type, pairs, delay, description=about)
-
-
-def hang(*, delay: float = 0.0) -> Reply:
-    """Never answer: wait until the client disconnects or the server stops."""
-    return Reply("hang", delay=delay, description="hang()")
-
-
-def reset(*, delay: float = 0.0, sent_fraction: float = 0.5) -> Reply:
-    """Send headers (full Content-Length) and part of a completion body, then close."""
-    content = "Here is your image ![image](https://example.invalid/x.png)"
-    body = _dump(_completion({"content": content}, {}))
-    cut = max(1, min(len(body) - 1, int(len(body) * sent_fraction)))
-    return Reply("reset", body=body, partial=cut, delay=delay, description="reset()")
-
-
-# --------------------------------------------------------------------------------------------
-# Recorded requests
-# --------------------------------------------------------------------------------------------
 
 
 def _parse_data_url(url: str) -> tuple[str, bytes]:
@@ -360,11 +126,6 @@ class GatewayRequest:
     def authorization(self) -> str | None:
         """The raw Authorization header."""
         return self.headers.get("Authorization")
-
-
-# --------------------------------------------------------------------------------------------
-# Server
-# --------------------------------------------------------------------------------------------
 
 
 def _json_error(status: int, message: str, type_: str, code: str | None) -> web.Response:
