@@ -20,19 +20,29 @@ from tests.fakes.gateway import (
     FakeGateway,
     GatewayRequest,
     Reply,
+    balance_spent,
     data_url,
+    empty_response,
     error,
+    gemini_parts,
     hang,
     images_field,
+    invalid_key,
     markdown,
     markdown_urls,
+    model_forbidden,
+    model_not_found,
+    prompt_blocked,
     raw,
     reset,
+    safety_block,
     text,
+    token_quota_spent,
 )
 
 KEY = "test-key"
 LINK = re.compile(r"!\[image\]\(([^)]+)\)")
+REQUEST_ID = re.compile(r"\d{14}\d{1,9}[A-Za-z0-9]{8}")  # new-api's: time, nanoseconds, random
 
 
 @pytest.fixture
@@ -173,8 +183,14 @@ async def test_error_with_retry_after(gw: FakeGateway, client: httpx.AsyncClient
     resp = await post(client, gw)
     assert resp.status_code == 429
     assert resp.headers["retry-after"] == "3"
+    request_id = resp.headers["x-oneapi-request-id"]
     assert resp.json() == {
-        "error": {"message": "slow down", "type": "rate_limit", "code": "rate_limited"}
+        "error": {
+            "message": f"slow down (request id: {request_id})",
+            "type": "rate_limit",
+            "param": "",
+            "code": "rate_limited",
+        }
     }
     resp = await post(client, gw)
     assert resp.status_code == 503
@@ -329,6 +345,96 @@ async def test_add_file_status_and_redirect(gw: FakeGateway, client: httpx.Async
     assert resp.status_code == 302
     assert resp.headers["location"] == target
     assert gw.file_hits[redirect.removeprefix(gw.url)] == 1
+
+
+# -- new-api's answers -------------------------------------------------------------------------
+
+
+async def test_gemini_parts_are_joined_by_newlines(
+    gw: FakeGateway, client: httpx.AsyncClient
+) -> None:
+    first, second = images.png(seed=4), images.jpeg(24, 24)
+    gw.enqueue(gemini_parts("Here you go", first, second), gemini_parts(first))
+    text_part, *links = content_of(await post(client, gw)).split("\n")
+    assert text_part == "Here you go"
+    assert [LINK.fullmatch(link) is not None for link in links] == [True, True]
+    urls = [LINK.findall(link)[0] for link in links]
+    assert urls[0].startswith("data:image/png;base64,")
+    assert urls[1].startswith("data:image/jpeg;base64,")
+    assert [base64.b64decode(u.split(",", 1)[1]) for u in urls] == [first, second]
+    [only] = LINK.findall(content_of(await post(client, gw)))
+    assert base64.b64decode(only.split(",", 1)[1]) == first
+
+
+async def test_safety_block_is_an_empty_content_filter(
+    gw: FakeGateway, client: httpx.AsyncClient
+) -> None:
+    gw.enqueue(safety_block(), safety_block(model="gemini-3-pro-image-preview", usage=None))
+    data = (await post(client, gw)).json()
+    assert data["choices"][0]["message"] == {"role": "assistant", "content": ""}
+    assert data["choices"][0]["finish_reason"] == "content_filter"
+    assert data["usage"]["completion_tokens"] == 0
+    resp = await post(client, gw)
+    assert resp.status_code == 200
+    assert resp.json()["model"] == "gemini-3-pro-image-preview"
+    assert "usage" not in resp.json()
+
+
+@pytest.mark.parametrize(
+    ("reply", "status", "type_", "code", "param", "message"),
+    [
+        (prompt_blocked("SAFETY"), 400, "prompt_blocked", "prompt_blocked", True,
+         "request blocked by Gemini API: SAFETY"),
+        (empty_response(), 500, "empty_response", "empty_response", True,
+         "empty response from Gemini API"),
+        (balance_spent(), 403, "new_api_error", "insufficient_user_quota", True,
+         "用户额度不足, 剩余额度: ＄0.012000"),
+        (token_quota_spent("＄0.000100", "＄0.040000"), 403, "new_api_error",
+         "pre_consume_token_quota_failed", True,
+         "token quota is not enough, token remain quota: ＄0.000100, need quota: ＄0.040000"),
+        (invalid_key(), 401, "new_api_error", "", False, "Invalid token"),
+        (model_forbidden("gemini-2.5-flash-image-hd"), 403, "new_api_error", "", False,
+         "This token has no access to model gemini-2.5-flash-image-hd"),
+        (model_not_found("nano", "vip"), 503, "new_api_error", "model_not_found", False,
+         "No available channel for model nano under group vip (distributor)"),
+        (error(502, "bad gateway"), 502, "upstream_error", None, True, "bad gateway"),
+    ],
+)  # fmt: skip
+async def test_new_api_errors(
+    gw: FakeGateway,
+    client: httpx.AsyncClient,
+    reply: Reply,
+    status: int,
+    type_: str,
+    code: str | None,
+    param: bool,
+    message: str,
+) -> None:
+    """Status, type, code and message as new-api sends them, the message with a request id;
+    ``param`` only from the relay, not from new-api's middleware."""
+    gw.default = reply
+    first, second = await post(client, gw), await post(client, gw)
+    assert first.status_code == status
+    err = first.json()["error"]
+    assert (err["type"], err["code"], err.get("param")) == (type_, code, "" if param else None)
+    request_id = first.headers["x-oneapi-request-id"]
+    assert REQUEST_ID.fullmatch(request_id)
+    assert err["message"] == f"{message} (request id: {request_id})"
+    assert gw.requests[0].request_id == request_id
+    # The same reply served again carries that request's own id.
+    again = second.json()["error"]["message"]
+    assert again == f"{message} (request id: {gw.requests[1].request_id})"
+    assert gw.requests[0].request_id != gw.requests[1].request_id
+
+
+async def test_error_without_request_id(gw: FakeGateway, client: httpx.AsyncClient) -> None:
+    gw.enqueue(error(400, "bad things", request_id=False), prompt_blocked().delayed(0.3))
+    resp = await post(client, gw)
+    assert resp.json()["error"]["message"] == "bad things"
+    assert REQUEST_ID.fullmatch(resp.headers["x-oneapi-request-id"])  # the header stays
+    started = time.monotonic()
+    assert (await post(client, gw)).status_code == 400
+    assert time.monotonic() - started >= 0.3
 
 
 def test_images_are_deterministic_and_valid() -> None:

@@ -36,6 +36,16 @@ Answer forms (module-level factories; all take ``delay=`` seconds to wait before
   connection is closed.
 
 Success answers are OpenAI chat completions with a ``usage`` object (``usage=None`` omits it).
+
+new-api's own forms: :func:`gemini_parts` (Gemini's parts joined by ``"\\n"``, images as data
+URLs) and :func:`safety_block` (200, empty, ``content_filter``); its errors
+:func:`prompt_blocked`, :func:`empty_response`, :func:`balance_spent`,
+:func:`token_quota_spent`, :func:`invalid_key`, :func:`model_forbidden` and
+:func:`model_not_found` (delay them with ``reply.delayed(seconds)``). Every error body built here
+is ``{"error": {"message", "type", "param": "", "code"}}`` (no ``param`` for new-api's
+middleware refusals) and its message ends with ``" (request id: <id>)"``, the id of the
+request it answers, also sent as ``X-Oneapi-Request-Id`` on every answer;
+``error(..., request_id=False)`` leaves the suffix off.
 """
 
 from tests.fakes.images import sniff_mime
@@ -45,15 +55,24 @@ from .replies import (
     DEFAULT_USAGE,
     AnswerOptions,
     Reply,
+    balance_spent,
     data_url,
+    empty_response,
     error,
+    gemini_parts,
     hang,
     images_field,
+    invalid_key,
     markdown,
     markdown_urls,
+    model_forbidden,
+    model_not_found,
+    prompt_blocked,
     raw,
     reset,
+    safety_block,
     text,
+    token_quota_spent,
 )
 from .server import COMPLETIONS_PATH, FakeGateway, GatewayRequest
 
@@ -65,14 +84,23 @@ __all__ = [
     "FakeGateway",
     "GatewayRequest",
     "Reply",
+    "balance_spent",
     "data_url",
+    "empty_response",
     "error",
+    "gemini_parts",
     "hang",
     "images_field",
+    "invalid_key",
     "markdown",
     "markdown_urls",
+    "model_forbidden",
+    "model_not_found",
+    "prompt_blocked",
     "raw",
     "reset",
+    "safety_block",
     "sniff_mime",
     "text",
+    "token_quota_spent",
 ]

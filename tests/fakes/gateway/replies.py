@@ -18,13 +18,22 @@ if TYPE_CHECKING:
     from .server import FakeGateway, GatewayRequest
 
 DEFAULT_MODEL = "gemini-2.5-flash-image"
+#: new-api's usage for one Gemini image (1,290 image tokens).
 DEFAULT_USAGE: Mapping[str, Any] = MappingProxyType(
-    {"prompt_tokens": 10, "completion_tokens": 1290, "total_tokens": 1300}
+    {
+        "prompt_tokens": 10,
+        "completion_tokens": 1290,
+        "total_tokens": 1300,
+        "prompt_tokens_details": {"cached_tokens": 0, "text_tokens": 10, "image_tokens": 0},
+        "completion_tokens_details": {"text_tokens": 0, "image_tokens": 1290},
+    }
 )
+_BLOCKED_USAGE = MappingProxyType({"prompt_tokens": 10, "completion_tokens": 0, "total_tokens": 10})
 
 _completion_ids = itertools.count(1)
 _BLOB = "@@FAKEGW-BLOB-{}@@"  # where _dump splices in blob {}
 _BLOB_RE = re.compile(rb"@@FAKEGW-BLOB-(\d+)@@")
+REQUEST_ID = "@@FAKEGW-REQUEST-ID@@"  # in an error body: replaced by the request's id
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -39,6 +48,8 @@ class Reply:
     delay: float = 0.0
     #: Builds the body when served (markdown: registers its images as fresh files).
     render: Callable[[FakeGateway, GatewayRequest], bytes] | None = None
+    #: The body holds the REQUEST_ID placeholder, replaced by the request's id when served.
+    stamped: bool = False
     #: For kind == "reset": how many body bytes are sent before the connection is closed.
     partial: int = 0
     #: For kind == "trickle": the body is spread over that many seconds, in chunks of
@@ -110,6 +121,18 @@ def _answer(
     return Reply("answer", body=body, delay=opts.get("delay", 0.0), description=description)
 
 
+def gemini_parts(*parts: str | bytes, **opts: Unpack[AnswerOptions]) -> Reply:
+    """new-api's answer for Gemini's ``parts``: joined by ``"\\n"``, text as it is, each image
+    (bytes) as ``![image](data:<sniffed MIME>;base64,...)``."""
+    images = [p for p in parts if isinstance(p, bytes)]
+    index = itertools.count()
+    content = "\n".join(
+        p if isinstance(p, str) else f"![image]({_BLOB.format(next(index))})" for p in parts
+    )
+    blobs = [_data_url(image) for image in images]
+    return _answer({"content": content}, opts, f"gemini_parts({len(parts)} part(s))", blobs)
+
+
 def data_url(
     image: bytes,
     mime: str = "image/png",
@@ -127,6 +150,13 @@ def data_url(
 def text(content: str | None, **opts: Unpack[AnswerOptions]) -> Reply:
     """Answer with assistant text and no image (a refusal or a question)."""
     return _answer({"content": content}, opts, f"text({content!r:.40})")
+
+
+def safety_block(**opts: Unpack[AnswerOptions]) -> Reply:
+    """Gemini stopped for safety (SAFETY, IMAGE_SAFETY, PROHIBITED_CONTENT, ... any reason but
+    STOP or MAX_TOKENS): new-api answers 200, empty content, finish_reason ``content_filter``."""
+    options: AnswerOptions = {"usage": _BLOCKED_USAGE, "finish_reason": "content_filter"}
+    return _answer({"content": ""}, options | opts, "safety_block()")
 
 
 def markdown(
@@ -161,6 +191,31 @@ def images_field(*images: bytes, content: str | None = "", **opts: Unpack[Answer
     return _answer({"content": content, "images": refs}, opts, about, blobs)
 
 
+def _error(
+    status: int,
+    message: str,
+    type_: str,
+    code: str | int | None,
+    *,
+    relayed: bool = True,
+    request_id: bool = True,
+    headers: tuple[tuple[str, str], ...] = (),
+    delay: float = 0.0,
+) -> Reply:
+    """new-api's error body; only the relay's errors carry ``"param": ""``, not its middleware's."""
+    full = f"{message} (request id: {REQUEST_ID})" if request_id else message
+    body = {"message": full, "type": type_} | ({"param": ""} if relayed else {}) | {"code": code}
+    return Reply(
+        "answer",
+        status=status,
+        body=_dump({"error": body}),
+        headers=headers,
+        delay=delay,
+        stamped=request_id,
+        description=f"error({status}, {message!r:.60})",
+    )
+
+
 def error(
     status: int,
     message: str = "upstream error",
@@ -169,15 +224,58 @@ def error(
     code: str | int | None = None,
     retry_after: float | None = None,
     delay: float = 0.0,
+    request_id: bool = True,
 ) -> Reply:
-    """Answer ``status`` with ``{"error": {...}}``; ``Retry-After`` is sent when given."""
+    """Answer ``status`` with new-api's error body; ``Retry-After`` is sent when given.
+
+    ``request_id=False`` gives the message without the ``" (request id: ...)"`` suffix.
+    """
     headers: tuple[tuple[str, str], ...] = ()
     if retry_after is not None:
         value = str(int(retry_after)) if float(retry_after).is_integer() else str(retry_after)
         headers = (("Retry-After", value),)
-    body = _dump({"error": {"message": message, "type": type, "code": code}})
-    about = f"error({status}, {message!r})"
-    return Reply("answer", status, body, headers=headers, delay=delay, description=about)
+    return _error(status, message, type, code, headers=headers, delay=delay, request_id=request_id)
+
+
+def prompt_blocked(reason: str = "PROHIBITED_CONTENT") -> Reply:
+    """Gemini refused the prompt itself (``promptFeedback.blockReason``): 400 ``prompt_blocked``."""
+    message = f"request blocked by Gemini API: {reason}"
+    return _error(400, message, "prompt_blocked", "prompt_blocked")
+
+
+def empty_response() -> Reply:
+    """Gemini answered no candidate and no block reason: 500 ``empty_response``."""
+    message = "empty response from Gemini API"
+    return _error(500, message, "empty_response", "empty_response")
+
+
+def balance_spent(remaining: str = "＄0.012000") -> Reply:
+    """The operator's balance is spent: 403 ``insufficient_user_quota``, in Chinese."""
+    message = f"用户额度不足, 剩余额度: {remaining}"
+    return _error(403, message, "new_api_error", "insufficient_user_quota")
+
+
+def token_quota_spent(remaining: str = "＄0.001000", need: str = "＄0.039000") -> Reply:
+    """The key's own quota is spent: 403 ``pre_consume_token_quota_failed``."""
+    message = f"token quota is not enough, token remain quota: {remaining}, need quota: {need}"
+    return _error(403, message, "new_api_error", "pre_consume_token_quota_failed")
+
+
+def invalid_key() -> Reply:
+    """The key is unknown, disabled or missing: 401, also the fake's own answer to a wrong key."""
+    return _error(401, "Invalid token", "new_api_error", "", relayed=False)
+
+
+def model_forbidden(model: str = DEFAULT_MODEL) -> Reply:
+    """The key may not use ``model``: 403."""
+    message = f"This token has no access to model {model}"
+    return _error(403, message, "new_api_error", "", relayed=False)
+
+
+def model_not_found(model: str = DEFAULT_MODEL, group: str = "default") -> Reply:
+    """No channel serves ``model`` in ``group``: 503 ``model_not_found``."""
+    message = f"No available channel for model {model} under group {group} (distributor)"
+    return _error(503, message, "new_api_error", "model_not_found", relayed=False)
 
 
 def raw(

@@ -8,7 +8,9 @@ import collections
 import contextlib
 import itertools
 import json
+import random
 import socket
+import string
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -21,12 +23,20 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from tests.fakes.images import png
 
-from .replies import Reply, markdown, raw
+from .replies import REQUEST_ID, Reply, markdown, raw
 
 COMPLETIONS_PATH = "/v1/chat/completions"
 
 _EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif"}
 _EXTENSIONS |= {"image/webp": ".webp", "image/heic": ".heic"}
+_ID_CHARS = string.ascii_letters + string.digits
+
+
+def _new_request_id() -> str:
+    """A request id the way new-api makes one: UTC time, nanoseconds, 8 random characters."""
+    now = time.time_ns()
+    stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime(now // 1_000_000_000))
+    return f"{stamp}{now % 1_000_000_000}{''.join(random.choices(_ID_CHARS, k=8))}"
 
 
 def _parse_data_url(url: str) -> tuple[str, bytes]:
@@ -51,6 +61,7 @@ class GatewayRequest:
     raw: bytes = field(repr=False)
     body: Any = field(repr=False)  # parsed JSON, None when the body is not JSON
     at: float  # time.monotonic() at arrival
+    request_id: str = ""  # the X-Oneapi-Request-Id of the answer
     reply: Reply | None = None
     status: int | None = None
     file_urls: list[str] = field(default_factory=list)
@@ -128,6 +139,22 @@ class GatewayRequest:
         return self.headers.get("Authorization")
 
 
+_REQUEST_ID_KEY = web.RequestKey("request_id", str)
+
+
+def _request_id(request: web.Request) -> str:
+    """The request's new-api request id, made on first use."""
+    if _REQUEST_ID_KEY not in request:
+        request[_REQUEST_ID_KEY] = _new_request_id()
+    return request[_REQUEST_ID_KEY]
+
+
+async def _add_request_id(request: web.Request, response: web.StreamResponse) -> None:
+    """Send ``X-Oneapi-Request-Id`` like new-api does (not from the image host)."""
+    if not request.path.startswith("/files/"):
+        response.headers["X-Oneapi-Request-Id"] = _request_id(request)
+
+
 def _json_error(status: int, message: str, type_: str, code: str | None) -> web.Response:
     """Return a gateway-style JSON error response."""
     body = {"error": {"message": message, "type": type_, "code": code}}
@@ -182,6 +209,7 @@ class FakeGateway:
             return self
         self._cond, self._stopping = asyncio.Condition(), asyncio.Event()
         app = web.Application(client_max_size=self.max_request_bytes, middlewares=[_json_errors])
+        app.on_response_prepare.append(_add_request_id)
         app.router.add_post(COMPLETIONS_PATH, self._completions)
         app.router.add_get("/files/{name}", self._file)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
@@ -342,6 +370,7 @@ class FakeGateway:
         req = GatewayRequest(
             len(self.requests), request.path, request.headers, payload, body, arrived
         )
+        req.request_id = _request_id(request)
         assert self._cond is not None
         async with self._cond:
             self.requests.append(req)
@@ -363,6 +392,8 @@ class FakeGateway:
         if reply.kind != "answer":
             return await self._stream(request, reply)
         body = reply.render(self, req) if reply.render and req else reply.body
+        if reply.stamped and req is not None:
+            body = body.replace(REQUEST_ID.encode(), req.request_id.encode())
         headers = CIMultiDict(reply.headers)
         headers["Content-Type"] = reply.content_type
         return web.Response(status=reply.status, body=body, headers=headers)
