@@ -15,8 +15,10 @@ import httpx
 import pytest
 from PIL import Image
 
+from bot.config import Settings
 from tests.fakes import images
 from tests.fakes.gateway import (
+    DEFAULT_MODELS,
     FakeGateway,
     GatewayRequest,
     Reply,
@@ -214,17 +216,19 @@ async def test_raw_bodies(gw: FakeGateway, client: httpx.AsyncClient) -> None:
 
 
 async def test_wrong_or_missing_key_is_401(gw: FakeGateway, client: httpx.AsyncClient) -> None:
+    gw.enqueue(text("never used"))
     resp = await post(client, gw, key="nope")
     assert resp.status_code == 401
     assert resp.json()["error"] == {
-        "message": "invalid token",
+        "message": f"Invalid token (request id: {gw.requests[0].request_id})",
         "type": "new_api_error",
-        "code": "invalid_api_key",
+        "code": "",
     }
     resp = await client.post(gw.completions_url, json=body())
     assert resp.status_code == 401
     assert len(gw.requests) == 2
     assert gw.requests[0].status == 401
+    assert gw.pending == 1
 
 
 async def test_non_json_body_is_400(gw: FakeGateway, client: httpx.AsyncClient) -> None:
@@ -232,16 +236,31 @@ async def test_non_json_body_is_400(gw: FakeGateway, client: httpx.AsyncClient) 
         gw.completions_url, content=b"not json", headers={"Authorization": f"Bearer {KEY}"}
     )
     assert resp.status_code == 400
-    assert "error" in resp.json()
+    assert resp.json()["error"]["message"].startswith("Invalid request: invalid JSON")
     assert gw.requests[0].body is None
 
 
-async def test_double_slash_path_is_404(gw: FakeGateway, client: httpx.AsyncClient) -> None:
-    resp = await post(client, gw, path="//v1/chat/completions")
-    assert resp.status_code == 404
-    assert resp.json()["error"]["code"] == "not_found"
+async def test_unrouted_paths_answer_like_new_api(
+    gw: FakeGateway, client: httpx.AsyncClient
+) -> None:
+    """Under /v1 (or a wrong method): JSON 404; elsewhere, //v1 included: the HTML dashboard."""
+    for method, path in [("GET", "/v1/chat/completions"), ("POST", "/v1/chat/completion")]:
+        resp = await client.request(method, gw.url + path, json=body())
+        assert resp.status_code == 404
+        assert resp.json() == {
+            "error": {
+                "message": f"Invalid URL ({method} {path})",
+                "type": "invalid_request_error",
+                "param": "",
+                "code": "",
+            }
+        }
+    for path in ["//v1/chat/completions", "/chat/completions"]:
+        resp = await post(client, gw, path=path)
+        assert resp.status_code == 200
+        assert resp.headers["content-type"].startswith("text/html")
+        assert REQUEST_ID.fullmatch(resp.headers["x-oneapi-request-id"])
     assert gw.requests == []
-    assert (await client.get(gw.completions_url)).status_code == 405
 
 
 async def test_reset_breaks_the_response(gw: FakeGateway, client: httpx.AsyncClient) -> None:
@@ -435,6 +454,63 @@ async def test_error_without_request_id(gw: FakeGateway, client: httpx.AsyncClie
     started = time.monotonic()
     assert (await post(client, gw)).status_code == 400
     assert time.monotonic() - started >= 0.3
+
+
+async def test_models_lists_the_configured_models(client: httpx.AsyncClient) -> None:
+    bot_models = {Settings.model_fields[f].default for f in ("image_model", "image_model_hd")}
+    assert bot_models | {"gemini-3-pro-image-preview"} <= set(DEFAULT_MODELS)
+    async with FakeGateway(api_key=KEY) as gw:
+        resp = await client.get(gw.models_url, headers={"Authorization": f"Bearer {KEY}"})
+        assert resp.status_code == 200
+        listing = resp.json()
+        assert listing["object"] == "list"
+        assert [m["id"] for m in listing["data"]] == list(DEFAULT_MODELS)
+        assert {m["object"] for m in listing["data"]} == {"model"}
+        assert all(isinstance(m["owned_by"], str) for m in listing["data"])
+        gw.models.append("gemini-2.0-flash")
+        resp = await client.get(gw.models_url, headers={"Authorization": f"Bearer {KEY}"})
+        assert resp.json()["data"][-1]["id"] == "gemini-2.0-flash"
+        assert gw.requests == [] and len(gw.listings) == 2
+    async with FakeGateway(api_key=KEY, models=["only-this"]) as gw:
+        resp = await client.get(gw.models_url, headers={"Authorization": f"Bearer {KEY}"})
+        assert [m["id"] for m in resp.json()["data"]] == ["only-this"]
+
+
+async def test_models_checks_the_key(gw: FakeGateway, client: httpx.AsyncClient) -> None:
+    for headers in ({"Authorization": "Bearer nope"}, {}):
+        resp = await client.get(gw.models_url, headers=headers)
+        assert resp.status_code == 401
+        request_id = resp.headers["x-oneapi-request-id"]
+        assert resp.json() == {
+            "error": {
+                "message": f"Invalid token (request id: {request_id})",
+                "type": "new_api_error",
+                "code": "",
+            }
+        }
+    assert [r.status for r in gw.listings] == [401, 401]
+
+
+async def test_refusals_come_before_the_script(client: httpx.AsyncClient) -> None:
+    """new-api's own checks, in its order; the script is not consulted for a refused call."""
+    async with FakeGateway(api_key=KEY, max_request_bytes=4096, check_models=True) as gw:
+        gw.responder = lambda req: pytest.fail(f"responder called for {req!r}")
+        big = body("x" * 5000)
+        assert (await post(client, gw, big, key="nope")).status_code == 401
+        resp = await post(client, gw, big)
+        assert resp.status_code == 413
+        assert resp.json()["error"]["code"] == "read_request_body_failed"
+        assert resp.json()["error"]["type"] == "new_api_error"
+        resp = await post(client, gw, {"messages": []})
+        assert resp.status_code == 400
+        assert resp.json()["error"]["message"].startswith("Model name not specified")
+        resp = await post(client, gw, body(model="imagen-4"))
+        assert resp.status_code == 503
+        assert resp.json()["error"]["code"] == "model_not_found"
+        assert "model imagen-4 under group default" in resp.json()["error"]["message"]
+        assert [r.status for r in gw.requests] == [401, 413, 400, 503]
+        gw.responder = None
+        assert (await post(client, gw, body(model="gemini-2.5-flash-image-hd"))).status_code == 200
 
 
 def test_images_are_deterministic_and_valid() -> None:

@@ -1,51 +1,62 @@
-"""A fake OpenAI-compatible image gateway: a real aiohttp server on 127.0.0.1.
+"""A fake new-api image gateway: a real aiohttp server on 127.0.0.1 at a free port.
 
-Usage::
+It stands in for QuantumNous/new-api relaying Gemini image models through the OpenAI chat
+completions API (facts in /work/shared/reference/README.md, section "new-api")::
 
     async with FakeGateway(api_key="test-key") as gw:
-        gw.enqueue(markdown(png(), delay=0.5), error(429, retry_after=3))
+        gw.enqueue(gemini_parts("Here you go", png()), prompt_blocked("SAFETY"))
         ...  # point the bot at gw.url
         [req] = await gw.wait_for_requests(1)
         assert req.prompt == "a corgi"
 
-Routes:
+What it emulates:
 
-* ``POST /v1/chat/completions`` (exact path; ``//v1/...`` answers a JSON 404) - checks
-  ``Authorization: Bearer <api_key>`` (401 otherwise), parses the JSON body (400 otherwise),
-  records a :class:`GatewayRequest`, then answers with the next :class:`Reply`: the one chosen by
-  ``gw.responder`` if set (and it returns non-None), else the next one from the FIFO filled by
-  ``gw.enqueue()``, else ``gw.default`` (a markdown link to a fresh 256x256 PNG).
-* ``GET /files/<name>`` - images registered by :meth:`FakeGateway.add_file`, by markdown replies,
-  and redirects from :meth:`FakeGateway.add_redirect`. Hits are counted in ``gw.file_hits``.
-* Anything else - a JSON 404 / 405 in the gateway's error format.
+* ``POST /v1/chat/completions`` (exact path), each call recorded first as a
+  :class:`GatewayRequest` in ``gw.requests``. new-api's own checks come next, in its order: a
+  key other than ``Bearer <api_key>`` gets 401 (:func:`invalid_key`), a body over
+  ``max_request_bytes`` 413, a body that is not JSON or names no model 400, and with
+  ``check_models=True`` a model missing from ``gw.models`` 503 (:func:`model_not_found`). A call
+  that passes gets the next :class:`Reply`: ``gw.responder(req)`` if set and not None, else the
+  FIFO filled by ``gw.enqueue()``, else ``gw.default`` (a markdown link to a fresh 256x256 PNG).
+* ``GET /v1/models``: the same key check, then ``{"object": "list", "data": [{"id": ...,
+  "object": "model", "owned_by": "custom", ...}]}`` for ``gw.models`` (by default
+  :data:`DEFAULT_MODELS`; calls recorded in ``gw.listings``).
+* Request ids (``<UTC time><nanoseconds><8 letters or digits>``): every answer carries an
+  ``X-Oneapi-Request-Id`` header and every error body the fake builds ends its message with
+  ``" (request id: <that id>)"`` (``error(..., request_id=False)`` leaves it off). new-api adds
+  it to its own errors; some versions relay upstream errors (``prompt_blocked``,
+  ``empty_response``, Gemini's 4xx/5xx) without it, so the bot should rely on neither form.
+* Error bodies ``{"error": {"message", "type", "param": "", "code"}}`` with the upstream status;
+  the refusals of new-api's middleware (key, model, no channel) have no ``param``.
+* No route: a path under ``/v1`` or ``/api`` (or a wrong method) gets new-api's JSON 404
+  ``Invalid URL (<METHOD> <path>)``, without a request id; any other path, ``//v1/...``
+  included, its dashboard page (HTML, 200), as new-api's web router answers.
 
-Answer forms (module-level factories; all take ``delay=`` seconds to wait before answering):
+Answers (module-level constructors; any reply waits ``reply.delayed(seconds)`` before answering,
+and the older constructors also take ``delay=``; completions take ``usage=`` (None omits it),
+``model=`` and ``finish_reason=``, see :class:`AnswerOptions`):
 
-* :func:`markdown` - ``"Here is your image ![image](http://127.0.0.1:PORT/files/i1.png)"``, one
-  link per image, each image served by the fake with a sniffed Content-Type.
-* :func:`markdown_urls` - markdown links to arbitrary URLs (404 paths, ``file://``...).
-* :func:`data_url` - ``"![image](data:image/png;base64,...)"`` (or the bare data URL); the
-  body is composed once as bytes, so multi-megabyte images stay cheap to serve.
-* :func:`images_field` - OpenRouter style ``message.images = [{"type": "image_url", ...}]``.
-* :func:`text` - a plain assistant answer with no image (refusal, question).
-* :func:`error` - ``{"error": {"message", "type", "code"}}`` with any status, optional
-  ``Retry-After``.
-* :func:`raw` - any bytes with any status / content type (malformed JSON, HTML error pages...).
-* :func:`hang` - never answers; returns when the client disconnects or the server stops.
-* :func:`reset` - status line, headers with a Content-Length, part of the body, then the
-  connection is closed.
+* new-api's forms: :func:`gemini_parts` (Gemini's parts joined by ``"\\n"``, images as
+  ``![image](data:...)``), :func:`data_url`, :func:`text`, :func:`safety_block` (200, empty,
+  ``content_filter``); errors :func:`error` (any status, optional ``Retry-After``),
+  :func:`prompt_blocked`, :func:`empty_response`, :func:`balance_spent`,
+  :func:`token_quota_spent`, :func:`invalid_key`, :func:`model_forbidden`, :func:`model_not_found`.
+* other gateways' forms and breakage: :func:`markdown` (links to images the fake serves, the
+  seed reseller's form), :func:`markdown_urls` (links to any URL), :func:`images_field`
+  (OpenRouter's ``message.images``), :func:`raw` (any bytes), :func:`hang` (never answers),
+  :func:`reset` (headers and half a body, then the connection is closed).
 
-Success answers are OpenAI chat completions with a ``usage`` object (``usage=None`` omits it).
+``GET /files/<name>`` is not new-api but the image host markdown links point at: files from
+:meth:`FakeGateway.add_file`, :meth:`FakeGateway.add_redirect` and :func:`markdown` replies,
+hits counted in ``gw.file_hits``.
 
-new-api's own forms: :func:`gemini_parts` (Gemini's parts joined by ``"\\n"``, images as data
-URLs) and :func:`safety_block` (200, empty, ``content_filter``); its errors
-:func:`prompt_blocked`, :func:`empty_response`, :func:`balance_spent`,
-:func:`token_quota_spent`, :func:`invalid_key`, :func:`model_forbidden` and
-:func:`model_not_found` (delay them with ``reply.delayed(seconds)``). Every error body built here
-is ``{"error": {"message", "type", "param": "", "code"}}`` (no ``param`` for new-api's
-middleware refusals) and its message ends with ``" (request id: <id>)"``, the id of the
-request it answers, also sent as ``X-Oneapi-Request-Id`` on every answer;
-``error(..., request_id=False)`` leaves the suffix off.
+What it does not emulate: streaming (``"stream": true`` gets the same non-stream answer), other
+endpoints (``/v1/images/generations``...), Gemini itself (answers are scripted, whatever the
+prompt), billing (quota errors only when scripted), rate limits, channel retries, model mapping,
+groups, key formats (``sk-`` prefix, ``-<channel>`` suffix) and gzip. Messages follow new-api's
+English locale of one version; the wording differs across versions and languages.
+
+Layout: :mod:`.replies` builds the answers, :mod:`.server` serves them and records requests.
 """
 
 from tests.fakes.images import sniff_mime
@@ -74,12 +85,14 @@ from .replies import (
     text,
     token_quota_spent,
 )
-from .server import COMPLETIONS_PATH, FakeGateway, GatewayRequest
+from .server import COMPLETIONS_PATH, DEFAULT_MODELS, MODELS_PATH, FakeGateway, GatewayRequest
 
 __all__ = [
     "COMPLETIONS_PATH",
     "DEFAULT_MODEL",
+    "DEFAULT_MODELS",
     "DEFAULT_USAGE",
+    "MODELS_PATH",
     "AnswerOptions",
     "FakeGateway",
     "GatewayRequest",

@@ -13,7 +13,7 @@ import socket
 import string
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Self
 
@@ -23,13 +23,27 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from tests.fakes.images import png
 
-from .replies import REQUEST_ID, Reply, markdown, raw
+from .replies import (
+    DEFAULT_MODEL,
+    REQUEST_ID,
+    Reply,
+    _dump,
+    _error,
+    invalid_key,
+    markdown,
+    model_not_found,
+    raw,
+)
 
 COMPLETIONS_PATH = "/v1/chat/completions"
+MODELS_PATH = "/v1/models"
+#: Listed by ``GET /v1/models``: the bot's two default models (bot.config) and Gemini 3 Pro.
+DEFAULT_MODELS = (DEFAULT_MODEL, "gemini-2.5-flash-image-hd", "gemini-3-pro-image-preview")
 
 _EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif"}
 _EXTENSIONS |= {"image/webp": ".webp", "image/heic": ".heic"}
 _ID_CHARS = string.ascii_letters + string.digits
+_INDEX_PAGE = '<!doctype html><meta charset="utf-8"><title>New API</title><div id="root"></div>'
 
 
 def _new_request_id() -> str:
@@ -53,7 +67,7 @@ def _parse_data_url(url: str) -> tuple[str, bytes]:
 
 @dataclass(eq=False)
 class GatewayRequest:
-    """One recorded call to ``POST /v1/chat/completions`` (any outcome, including 401/400)."""
+    """One recorded call (any outcome, including the fake's own 401/400/413/503)."""
 
     index: int
     path: str
@@ -62,7 +76,7 @@ class GatewayRequest:
     body: Any = field(repr=False)  # parsed JSON, None when the body is not JSON
     at: float  # time.monotonic() at arrival
     request_id: str = ""  # the X-Oneapi-Request-Id of the answer
-    reply: Reply | None = None
+    reply: Reply | None = None  # what was answered (one of the fake's refusals, or scripted)
     status: int | None = None
     file_urls: list[str] = field(default_factory=list)
 
@@ -155,30 +169,23 @@ async def _add_request_id(request: web.Request, response: web.StreamResponse) ->
         response.headers["X-Oneapi-Request-Id"] = _request_id(request)
 
 
-def _json_error(status: int, message: str, type_: str, code: str | None) -> web.Response:
-    """Return a gateway-style JSON error response."""
-    body = {"error": {"message": message, "type": type_, "code": code}}
-    return web.json_response(body, status=status)
-
-
 @web.middleware
-async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Turn aiohttp's plain-text 404/405/413 into the gateway's JSON error format."""
+async def _no_route(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answer unrouted requests like new-api's NoRoute (gin answers a wrong method the same)."""
     try:
         return await handler(request)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        codes = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}
-        message = f"{exc.reason}: {request.method} {request.path}"
-        resp = _json_error(exc.status, message, "invalid_request_error", codes.get(exc.status))
-        if "Allow" in exc.headers:
-            resp.headers["Allow"] = exc.headers["Allow"]
-        return resp
+    except (web.HTTPNotFound, web.HTTPMethodNotAllowed):
+        if request.raw_path.startswith(("/v1", "/api", "/assets")):
+            message = f"Invalid URL ({request.method} {request.path})"
+            err = {"message": message, "type": "invalid_request_error", "param": "", "code": ""}
+            return web.json_response({"error": err}, status=404)
+        return web.Response(
+            text=_INDEX_PAGE, content_type="text/html", headers={"Cache-Control": "no-cache"}
+        )
 
 
 class FakeGateway:
-    """A fake image gateway running on 127.0.0.1 at a free port."""
+    """A fake new-api gateway running on 127.0.0.1 at a free port."""
 
     def __init__(
         self,
@@ -186,13 +193,18 @@ class FakeGateway:
         *,
         default: Reply | None = None,
         max_request_bytes: int = 256 * 1024 * 1024,
+        models: Iterable[str] = DEFAULT_MODELS,
+        check_models: bool = False,
     ) -> None:
-        self.api_key = api_key
+        self.api_key = api_key  # None: any key, or none, is accepted
         self.default: Reply = default if default is not None else markdown(png(256, 256))
         self.responder: Callable[[GatewayRequest], Reply | None] | None = None
-        self.requests: list[GatewayRequest] = []
+        self.requests: list[GatewayRequest] = []  # POST /v1/chat/completions
+        self.listings: list[GatewayRequest] = []  # GET /v1/models
         self.file_hits: collections.Counter[str] = collections.Counter()
         self.max_request_bytes = max_request_bytes
+        self.models: list[str] = list(models)
+        self.check_models = check_models  # refuse (503) a model not in `models`
         self._queue: collections.deque[Reply] = collections.deque()
         self._files: dict[str, Reply] = {}
         self._file_ids = itertools.count(1)
@@ -208,9 +220,10 @@ class FakeGateway:
         if self._runner is not None:
             return self
         self._cond, self._stopping = asyncio.Condition(), asyncio.Event()
-        app = web.Application(client_max_size=self.max_request_bytes, middlewares=[_json_errors])
+        app = web.Application(client_max_size=self.max_request_bytes, middlewares=[_no_route])
         app.on_response_prepare.append(_add_request_id)
         app.router.add_post(COMPLETIONS_PATH, self._completions)
+        app.router.add_get(MODELS_PATH, self._models)
         app.router.add_get("/files/{name}", self._file)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await runner.setup()
@@ -259,6 +272,11 @@ class FakeGateway:
         """Full URL of the chat completions endpoint."""
         return self.url + COMPLETIONS_PATH
 
+    @property
+    def models_url(self) -> str:
+        """Full URL of the model list."""
+        return self.url + MODELS_PATH
+
     # -- scripting -----------------------------------------------------------------------------
 
     def enqueue(self, *replies: Reply) -> None:
@@ -274,6 +292,7 @@ class FakeGateway:
         """Forget recorded requests, queued replies and file hit counts."""
         self._queue.clear()
         self.requests.clear()
+        self.listings.clear()
         self.file_hits.clear()
 
     def add_file(
@@ -342,15 +361,41 @@ class FakeGateway:
 
     # -- handlers ------------------------------------------------------------------------------
 
-    def _refusal(self, req: GatewayRequest) -> web.Response | None:
-        """The fake's own 401 (wrong key) and 400 (not a JSON object); None when they pass."""
-        if self.api_key is not None and req.authorization != f"Bearer {self.api_key}":
-            req.status = 401
-            return _json_error(401, "invalid token", "new_api_error", "invalid_api_key")
-        if not isinstance(req.body, dict):
-            req.status = 400
-            message = "invalid request body: expected a JSON object"
-            return _json_error(400, message, "invalid_request_error", "invalid_request")
+    def _recorded(
+        self, request: web.Request, log: list[GatewayRequest], raw: bytes, arrived: float
+    ) -> GatewayRequest:
+        """Record in ``log`` a call that arrived at ``arrived`` (before its body was read)."""
+        try:
+            body: Any = json.loads(raw)
+        except ValueError:
+            body = None
+        req = GatewayRequest(
+            len(log), request.path, request.headers, raw, body, arrived, _request_id(request)
+        )
+        log.append(req)
+        return req
+
+    def _authorized(self, req: GatewayRequest) -> bool:
+        """Whether the call carries ``Bearer <api_key>`` (any call does when it is None)."""
+        return self.api_key is None or req.authorization == f"Bearer {self.api_key}"
+
+    def _refusal(self, req: GatewayRequest, too_large: bool) -> Reply | None:
+        """new-api's own checks before it relays a completion, in its order; None: passed."""
+        model = req.body.get("model") if isinstance(req.body, dict) else None
+        if not self._authorized(req):
+            return invalid_key()
+        if too_large:
+            return _error(
+                413, "request body too large", "new_api_error", "read_request_body_failed"
+            )
+        if req.body is None:
+            message = "Invalid request: invalid JSON request body"
+            return _error(400, message, "new_api_error", "", relayed=False)
+        if not isinstance(model, str) or not model:
+            message = "Model name not specified, model name cannot be empty"
+            return _error(400, message, "new_api_error", "", relayed=False)
+        if self.check_models and model not in self.models:
+            return model_not_found(model)
         return None
 
     def _next_reply(self, req: GatewayRequest) -> Reply:
@@ -362,21 +407,29 @@ class FakeGateway:
     async def _completions(self, request: web.Request) -> web.StreamResponse:
         """Handle ``POST /v1/chat/completions``."""
         arrived = time.monotonic()
-        payload = await request.read()
         try:
-            body: Any = json.loads(payload)
-        except ValueError:
-            body = None
-        req = GatewayRequest(
-            len(self.requests), request.path, request.headers, payload, body, arrived
-        )
-        req.request_id = _request_id(request)
+            payload, too_large = await request.read(), False
+        except web.HTTPRequestEntityTooLarge:
+            payload, too_large = b"", True
         assert self._cond is not None
         async with self._cond:
-            self.requests.append(req)
+            req = self._recorded(request, self.requests, payload, arrived)
             self._cond.notify_all()
-        refusal = self._refusal(req)
-        return refusal or await self._serve(request, req, self._next_reply(req))
+        reply = self._refusal(req, too_large) or self._next_reply(req)
+        return await self._serve(request, req, reply)
+
+    async def _models(self, request: web.Request) -> web.StreamResponse:
+        """Handle ``GET /v1/models``."""
+        req = self._recorded(request, self.listings, b"", time.monotonic())
+        if not self._authorized(req):
+            return await self._serve(request, req, invalid_key())
+        data = [
+            {"id": m, "object": "model", "created": 1626777600, "owned_by": "custom"}
+            | {"supported_endpoint_types": ["openai"]}
+            for m in self.models
+        ]
+        listing = {"success": True, "object": "list", "data": data}
+        return await self._serve(request, req, Reply("answer", body=_dump(listing)))
 
     async def _serve(
         self, request: web.Request, req: GatewayRequest | None, reply: Reply
