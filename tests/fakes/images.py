@@ -1,6 +1,6 @@
-"""Deterministic test images built with Pillow.
+"""Deterministic test images built with Pillow, and :func:`sniff_mime` to tell them apart.
 
-Every function is cached (``functools.lru_cache``) and returns immutable ``bytes``, so tests
+The image makers are cached (``functools.lru_cache``) and return immutable ``bytes``, so tests
 can call them freely. The same arguments always give the same bytes (for a given Pillow build).
 """
 
@@ -19,6 +19,7 @@ __all__ = [
     "gif",
     "jpeg",
     "png",
+    "sniff_mime",
     "truncated",
     "webp",
 ]
@@ -111,3 +112,18 @@ def corrupt_image() -> bytes:
 def truncated(image: bytes) -> bytes:
     """Return the first half of ``image`` (a valid header, a cut-off body)."""
     return image[: max(1, len(image) // 2)]
+
+
+def sniff_mime(data: bytes) -> str:
+    """Guess an image MIME type from magic bytes (``application/octet-stream`` if unknown)."""
+    if data.startswith(_PNG_SIGNATURE):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return "image/gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftypmsf1"):
+        return "image/heic"
+    return "application/octet-stream"

@@ -15,24 +15,36 @@ import httpx
 import pytest
 from PIL import Image
 
+from bot.config import Settings
 from tests.fakes import images
 from tests.fakes.gateway import (
+    DEFAULT_MODELS,
     FakeGateway,
     GatewayRequest,
     Reply,
+    balance_spent,
     data_url,
+    empty_response,
     error,
+    gemini_parts,
     hang,
     images_field,
+    invalid_key,
     markdown,
     markdown_urls,
+    model_forbidden,
+    model_not_found,
+    prompt_blocked,
     raw,
     reset,
+    safety_block,
     text,
+    token_quota_spent,
 )
 
 KEY = "test-key"
 LINK = re.compile(r"!\[image\]\(([^)]+)\)")
+REQUEST_ID = re.compile(r"\d{14}\d{1,9}[A-Za-z0-9]{8}")  # new-api's: time, nanoseconds, random
 
 
 @pytest.fixture
@@ -173,8 +185,14 @@ async def test_error_with_retry_after(gw: FakeGateway, client: httpx.AsyncClient
     resp = await post(client, gw)
     assert resp.status_code == 429
     assert resp.headers["retry-after"] == "3"
+    request_id = resp.headers["x-oneapi-request-id"]
     assert resp.json() == {
-        "error": {"message": "slow down", "type": "rate_limit", "code": "rate_limited"}
+        "error": {
+            "message": f"slow down (request id: {request_id})",
+            "type": "rate_limit",
+            "param": "",
+            "code": "rate_limited",
+        }
     }
     resp = await post(client, gw)
     assert resp.status_code == 503
@@ -198,17 +216,19 @@ async def test_raw_bodies(gw: FakeGateway, client: httpx.AsyncClient) -> None:
 
 
 async def test_wrong_or_missing_key_is_401(gw: FakeGateway, client: httpx.AsyncClient) -> None:
+    gw.enqueue(text("never used"))
     resp = await post(client, gw, key="nope")
     assert resp.status_code == 401
     assert resp.json()["error"] == {
-        "message": "invalid token",
+        "message": f"Invalid token (request id: {gw.requests[0].request_id})",
         "type": "new_api_error",
-        "code": "invalid_api_key",
+        "code": "",
     }
     resp = await client.post(gw.completions_url, json=body())
     assert resp.status_code == 401
     assert len(gw.requests) == 2
     assert gw.requests[0].status == 401
+    assert gw.pending == 1
 
 
 async def test_non_json_body_is_400(gw: FakeGateway, client: httpx.AsyncClient) -> None:
@@ -216,16 +236,31 @@ async def test_non_json_body_is_400(gw: FakeGateway, client: httpx.AsyncClient) 
         gw.completions_url, content=b"not json", headers={"Authorization": f"Bearer {KEY}"}
     )
     assert resp.status_code == 400
-    assert "error" in resp.json()
+    assert resp.json()["error"]["message"].startswith("Invalid request: invalid JSON")
     assert gw.requests[0].body is None
 
 
-async def test_double_slash_path_is_404(gw: FakeGateway, client: httpx.AsyncClient) -> None:
-    resp = await post(client, gw, path="//v1/chat/completions")
-    assert resp.status_code == 404
-    assert resp.json()["error"]["code"] == "not_found"
+async def test_unrouted_paths_answer_like_new_api(
+    gw: FakeGateway, client: httpx.AsyncClient
+) -> None:
+    """Under /v1 (or a wrong method): JSON 404; elsewhere, //v1 included: the HTML dashboard."""
+    for method, path in [("GET", "/v1/chat/completions"), ("POST", "/v1/chat/completion")]:
+        resp = await client.request(method, gw.url + path, json=body())
+        assert resp.status_code == 404
+        assert resp.json() == {
+            "error": {
+                "message": f"Invalid URL ({method} {path})",
+                "type": "invalid_request_error",
+                "param": "",
+                "code": "",
+            }
+        }
+    for path in ["//v1/chat/completions", "/chat/completions"]:
+        resp = await post(client, gw, path=path)
+        assert resp.status_code == 200
+        assert resp.headers["content-type"].startswith("text/html")
+        assert REQUEST_ID.fullmatch(resp.headers["x-oneapi-request-id"])
     assert gw.requests == []
-    assert (await client.get(gw.completions_url)).status_code == 405
 
 
 async def test_reset_breaks_the_response(gw: FakeGateway, client: httpx.AsyncClient) -> None:
@@ -329,6 +364,153 @@ async def test_add_file_status_and_redirect(gw: FakeGateway, client: httpx.Async
     assert resp.status_code == 302
     assert resp.headers["location"] == target
     assert gw.file_hits[redirect.removeprefix(gw.url)] == 1
+
+
+# -- new-api's answers -------------------------------------------------------------------------
+
+
+async def test_gemini_parts_are_joined_by_newlines(
+    gw: FakeGateway, client: httpx.AsyncClient
+) -> None:
+    first, second = images.png(seed=4), images.jpeg(24, 24)
+    gw.enqueue(gemini_parts("Here you go", first, second), gemini_parts(first))
+    text_part, *links = content_of(await post(client, gw)).split("\n")
+    assert text_part == "Here you go"
+    assert [LINK.fullmatch(link) is not None for link in links] == [True, True]
+    urls = [LINK.findall(link)[0] for link in links]
+    assert urls[0].startswith("data:image/png;base64,")
+    assert urls[1].startswith("data:image/jpeg;base64,")
+    assert [base64.b64decode(u.split(",", 1)[1]) for u in urls] == [first, second]
+    [only] = LINK.findall(content_of(await post(client, gw)))
+    assert base64.b64decode(only.split(",", 1)[1]) == first
+
+
+async def test_safety_block_is_an_empty_content_filter(
+    gw: FakeGateway, client: httpx.AsyncClient
+) -> None:
+    gw.enqueue(safety_block(), safety_block(model="gemini-3-pro-image-preview", usage=None))
+    data = (await post(client, gw)).json()
+    assert data["choices"][0]["message"] == {"role": "assistant", "content": ""}
+    assert data["choices"][0]["finish_reason"] == "content_filter"
+    assert data["usage"]["completion_tokens"] == 0
+    resp = await post(client, gw)
+    assert resp.status_code == 200
+    assert resp.json()["model"] == "gemini-3-pro-image-preview"
+    assert "usage" not in resp.json()
+
+
+@pytest.mark.parametrize(
+    ("reply", "status", "type_", "code", "param", "message"),
+    [
+        (prompt_blocked("SAFETY"), 400, "prompt_blocked", "prompt_blocked", True,
+         "request blocked by Gemini API: SAFETY"),
+        (empty_response(), 500, "empty_response", "empty_response", True,
+         "empty response from Gemini API"),
+        (balance_spent(), 403, "new_api_error", "insufficient_user_quota", True,
+         "用户额度不足, 剩余额度: ＄0.012000"),
+        (token_quota_spent("＄0.000100", "＄0.040000"), 403, "new_api_error",
+         "pre_consume_token_quota_failed", True,
+         "token quota is not enough, token remain quota: ＄0.000100, need quota: ＄0.040000"),
+        (invalid_key(), 401, "new_api_error", "", False, "Invalid token"),
+        (model_forbidden("gemini-2.5-flash-image-hd"), 403, "new_api_error", "", False,
+         "This token has no access to model gemini-2.5-flash-image-hd"),
+        (model_not_found("nano", "vip"), 503, "new_api_error", "model_not_found", False,
+         "No available channel for model nano under group vip (distributor)"),
+        (error(502, "bad gateway"), 502, "upstream_error", None, True, "bad gateway"),
+    ],
+)  # fmt: skip
+async def test_new_api_errors(
+    gw: FakeGateway,
+    client: httpx.AsyncClient,
+    reply: Reply,
+    status: int,
+    type_: str,
+    code: str | None,
+    param: bool,
+    message: str,
+) -> None:
+    """Status, type, code and message as new-api sends them, the message with a request id;
+    ``param`` only from the relay, not from new-api's middleware."""
+    gw.default = reply
+    first, second = await post(client, gw), await post(client, gw)
+    assert first.status_code == status
+    err = first.json()["error"]
+    assert (err["type"], err["code"], err.get("param")) == (type_, code, "" if param else None)
+    request_id = first.headers["x-oneapi-request-id"]
+    assert REQUEST_ID.fullmatch(request_id)
+    assert err["message"] == f"{message} (request id: {request_id})"
+    assert gw.requests[0].request_id == request_id
+    # The same reply served again carries that request's own id.
+    again = second.json()["error"]["message"]
+    assert again == f"{message} (request id: {gw.requests[1].request_id})"
+    assert gw.requests[0].request_id != gw.requests[1].request_id
+
+
+async def test_error_without_request_id(gw: FakeGateway, client: httpx.AsyncClient) -> None:
+    gw.enqueue(error(400, "bad things", request_id=False), prompt_blocked().delayed(0.3))
+    resp = await post(client, gw)
+    assert resp.json()["error"]["message"] == "bad things"
+    assert REQUEST_ID.fullmatch(resp.headers["x-oneapi-request-id"])  # the header stays
+    started = time.monotonic()
+    assert (await post(client, gw)).status_code == 400
+    assert time.monotonic() - started >= 0.3
+
+
+async def test_models_lists_the_configured_models(client: httpx.AsyncClient) -> None:
+    bot_models = {Settings.model_fields[f].default for f in ("image_model", "image_model_hd")}
+    assert bot_models | {"gemini-3-pro-image-preview"} <= set(DEFAULT_MODELS)
+    async with FakeGateway(api_key=KEY) as gw:
+        resp = await client.get(gw.models_url, headers={"Authorization": f"Bearer {KEY}"})
+        assert resp.status_code == 200
+        listing = resp.json()
+        assert listing["object"] == "list"
+        assert [m["id"] for m in listing["data"]] == list(DEFAULT_MODELS)
+        assert {m["object"] for m in listing["data"]} == {"model"}
+        assert all(isinstance(m["owned_by"], str) for m in listing["data"])
+        gw.models.append("gemini-2.0-flash")
+        resp = await client.get(gw.models_url, headers={"Authorization": f"Bearer {KEY}"})
+        assert resp.json()["data"][-1]["id"] == "gemini-2.0-flash"
+        assert gw.requests == [] and len(gw.listings) == 2
+    async with FakeGateway(api_key=KEY, models=["only-this"]) as gw:
+        resp = await client.get(gw.models_url, headers={"Authorization": f"Bearer {KEY}"})
+        assert [m["id"] for m in resp.json()["data"]] == ["only-this"]
+
+
+async def test_models_checks_the_key(gw: FakeGateway, client: httpx.AsyncClient) -> None:
+    for headers in ({"Authorization": "Bearer nope"}, {}):
+        resp = await client.get(gw.models_url, headers=headers)
+        assert resp.status_code == 401
+        request_id = resp.headers["x-oneapi-request-id"]
+        assert resp.json() == {
+            "error": {
+                "message": f"Invalid token (request id: {request_id})",
+                "type": "new_api_error",
+                "code": "",
+            }
+        }
+    assert [r.status for r in gw.listings] == [401, 401]
+
+
+async def test_refusals_come_before_the_script(client: httpx.AsyncClient) -> None:
+    """new-api's own checks, in its order; the script is not consulted for a refused call."""
+    async with FakeGateway(api_key=KEY, max_request_bytes=4096, check_models=True) as gw:
+        gw.responder = lambda req: pytest.fail(f"responder called for {req!r}")
+        big = body("x" * 5000)
+        assert (await post(client, gw, big, key="nope")).status_code == 401
+        resp = await post(client, gw, big)
+        assert resp.status_code == 413
+        assert resp.json()["error"]["code"] == "read_request_body_failed"
+        assert resp.json()["error"]["type"] == "new_api_error"
+        resp = await post(client, gw, {"messages": []})
+        assert resp.status_code == 400
+        assert resp.json()["error"]["message"].startswith("Model name not specified")
+        resp = await post(client, gw, body(model="imagen-4"))
+        assert resp.status_code == 503
+        assert resp.json()["error"]["code"] == "model_not_found"
+        assert "model imagen-4 under group default" in resp.json()["error"]["message"]
+        assert [r.status for r in gw.requests] == [401, 413, 400, 503]
+        gw.responder = None
+        assert (await post(client, gw, body(model="gemini-2.5-flash-image-hd"))).status_code == 200
 
 
 def test_images_are_deterministic_and_valid() -> None:
