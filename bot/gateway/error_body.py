@@ -26,7 +26,7 @@ class ErrorBody:
 
 
 #: new-api ends its error messages with the id of the request in its own log.
-_REQUEST_ID = re.compile(r"\s*\(request id: [^)]*\)\s*$")
+_REQUEST_ID = re.compile(r"(?:\s*\(request id: [^)]*\))+\s*$")
 
 
 def read_error(body: bytes) -> ErrorBody:

@@ -33,6 +33,7 @@ from tests.support.bot import (
     StartBot,
     ask,
     run_cli,
+    run_cli_async,
     settle,
     texts_to,
     to_chat,
@@ -80,6 +81,45 @@ class TestCli:
         assert row["username"] == "'@ann"
         assert row["user_id"] == "1"
         assert run_cli(["payments"], env, tmp_path).startswith("charge_id,")
+
+    async def test_check_passes_against_a_working_deployment(
+        self, telegram: FakeTelegram, gateway: FakeGateway, tmp_path: Path
+    ) -> None:
+        """`python -m bot check`: one line per check, exit 0 (SPEC section 5)."""
+        status, out = await run_cli_async(["check"], self.deployment(telegram, gateway), tmp_path)
+        assert status == 0, out
+        lines = out.strip().splitlines()
+        assert [line.split(":")[0] for line in lines] == [
+            "ok   config",
+            "ok   telegram",
+            "ok   gateway",
+        ]
+        assert "@flash_test_bot" in lines[1]
+
+    async def test_check_says_what_to_fix(
+        self, telegram: FakeTelegram, gateway: FakeGateway, tmp_path: Path
+    ) -> None:
+        gateway.models[:] = ["gemini-2.5-flash-image"]
+        revoked = "1:AAHrevokedTok3nValue"
+        env = self.deployment(telegram, gateway) | {"TELEGRAM_BOT_TOKEN": revoked}
+        status, out = await run_cli_async(["check"], env, tmp_path)
+        assert status == 1
+        assert "FAIL telegram: Telegram rejected the token" in out
+        assert "FAIL gateway: the key may not use gemini-2.5-flash-image-hd" in out
+        assert "AAHrevokedTok3nValue" not in out
+        status, out = await run_cli_async(
+            ["check"], self.deployment(telegram, gateway) | {"IMAGE_API_KEY": "sk-wrong"}, tmp_path
+        )
+        assert status == 1 and "FAIL gateway: the key was refused (HTTP 401)" in out
+
+    @staticmethod
+    def deployment(telegram: FakeTelegram, gateway: FakeGateway) -> dict[str, str]:
+        return {
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_URL": telegram.url,
+            "IMAGE_API_BASE_URL": gateway.url,
+            "IMAGE_API_KEY": API_KEY,
+        }
 
 
 class TestSecretsInLogs:

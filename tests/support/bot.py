@@ -72,11 +72,15 @@ def today() -> str:
     return datetime.now(UTC).date().isoformat()
 
 
+def _cli_env(env: dict[str, str]) -> dict[str, str]:
+    return {"PATH": os.environ["PATH"], **env, "PYTHONPATH": str(REPO)}
+
+
 def run_cli(args: list[str], env: dict[str, str], cwd: Path, *, status: int = 0) -> str:
     """`python -m bot <args>` from this checkout; its stdout (stderr must be empty on success)."""
     done = subprocess.run(
         [sys.executable, "-m", "bot", *args],
-        env={"PATH": os.environ["PATH"], **env, "PYTHONPATH": str(REPO)},
+        env=_cli_env(env),
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -85,3 +89,20 @@ def run_cli(args: list[str], env: dict[str, str], cwd: Path, *, status: int = 0)
     )
     assert done.returncode == status, done.stderr
     return done.stdout if status == 0 else done.stderr
+
+
+async def run_cli_async(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int, str]:
+    """`python -m bot <args>` without blocking the loop the fakes run on: (status, stdout)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        env=_cli_env(env),
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    async with asyncio.timeout(60):
+        out, _ = await process.communicate()
+    return process.returncode or 0, out.decode()

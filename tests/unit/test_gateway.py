@@ -267,7 +267,7 @@ class TestErrors:
         error: type[GatewayStatusError],
     ) -> None:
         """400/401/403 fail at once, with the gateway's message."""
-        fake.enqueue(gw.error(status, "bad things"), gw.markdown(png()))
+        fake.enqueue(gw.error(status, "bad things", request_id=False), gw.markdown(png()))
         with pytest.raises(error) as caught:
             await client_for().generate(model="m", prompt="p")
         assert caught.value.message == "bad things"
