@@ -225,7 +225,7 @@ class TestQuotaBelongsToTheRequester:
         telegram.press_button(bob, result, buttons(result)["hd"])  # Bob has nothing left
         telegram.send_text(carol, group, "make it blue", reply_to=result)
         got = await wait_answers(telegram, GROUP_ID, 4, within=20)
-        over = [m for m in got if "You have used today's 1 images" in m.get("text", "")]
+        over = [m for m in got if "You have used today's 1 image." in m.get("text", "")]
         assert len(over) == 1 and len(photos(telegram, GROUP_ID)) == 3
         used = {uid: sum(r["units"] for r in bot.rows("user_id = ?", (uid,))) for uid in (1, 2, 3)}
         assert used == {1: 1, 2: 1, 3: 1}
