@@ -90,6 +90,7 @@ async def running(
         access = Access(settings, ledger.users, ledger.requests, quota, moves, ledger.chats)
         pending = PendingImages(ledger.pending)
         admins = AdminMessages(application.bot, settings.admin_user_ids, access)
+        stack.push_async_callback(admins.aclose)
         shop = Shop(settings.stars_packs, ledger, access)
         limit = LOCAL_MODE_LIMIT if settings.telegram_local_mode else DOWNLOAD_LIMIT
         images = TelegramImages(application.bot, worker, limit=limit)
@@ -134,7 +135,7 @@ async def serve(settings: Settings) -> int:
     A signal while start-up still waits for Telegram ends the wait at once (status 0).
     """
     stop = asyncio.Event()
-    revoked = started = False
+    revoked = started = signalled = False
     main = asyncio.current_task()
     assert main is not None
 
@@ -144,9 +145,11 @@ async def serve(settings: Settings) -> int:
         stop.set()
 
     def on_signal() -> None:
+        nonlocal signalled
         if started:
             stop.set()
-        else:
+        elif not signalled:  # a second signal while start-up unwinds changes nothing
+            signalled = True
             main.cancel()
 
     loop = asyncio.get_running_loop()
@@ -158,8 +161,9 @@ async def serve(settings: Settings) -> int:
             await stop.wait()
             log.info("stopping: letting requests in flight finish")
     except asyncio.CancelledError:
-        if started or main.uncancel():
+        if started or not signalled:
             raise
+        main.uncancel()
         log.info("stopped during start-up")
         return 0
     log.info("stopped")

@@ -62,7 +62,7 @@ class Pack:
     def from_payload(cls, payload: str) -> tuple[Pack, int] | None:
         """The pack and buyer a payload names, or None if it is not one of ours."""
         parts = payload.split(":")
-        if len(parts) != 4 or parts[0] != "pack" or not all(p.isdigit() for p in parts[1:]):
+        if len(parts) != 4 or parts[0] != "pack" or not all(p.isdecimal() for p in parts[1:]):
             return None
         return cls(int(parts[1]), int(parts[2])), int(parts[3])
 
@@ -74,7 +74,7 @@ def parse_packs(text: str) -> tuple[Pack, ...]:
         if not item:
             continue
         images, _, stars = item.partition(":")
-        if not (images.isdigit() and stars.isdigit()) or not int(images) or not int(stars):
+        if not (images.isdecimal() and stars.isdecimal()) or not int(images) or not int(stars):
             raise ValueError(f"{item!r} is not images:stars with both above 0, e.g. 20:50")
         packs.append(Pack(int(images), int(stars)))
     if len({pack.images for pack in packs}) != len(packs):

@@ -98,8 +98,9 @@ class Access:
         await self._user_store.set_quota(user_id, limit)
 
     async def set_chat_limit(self, chat_id: int, limit: int | None) -> None:
-        """Give the group its own daily image limit; None means unlimited."""
-        await self._chat_store.set_limit(chat_id, limit)
+        """Give the group its own daily image limit; None means unlimited (an upgraded
+        group's old id names its new one)."""
+        await self._chat_store.set_limit(self._moves.resolve(chat_id), limit)
 
     async def set_banned(self, user_id: int, banned: bool) -> None:
         """Ban or unban the user."""

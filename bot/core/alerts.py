@@ -77,6 +77,11 @@ class Alerts:
         if self._failures >= self._threshold:
             self._begin(Episode.FAILURES, error)
 
+    @property
+    def failing(self) -> bool:
+        """Whether requests keep failing at the gateway (the `failures` episode is open)."""
+        return Episode.FAILURES in self._open
+
     def gateway_answered(self) -> None:
         """The gateway made an image (or answered properly): its episodes are over."""
         self._failures = 0

@@ -47,8 +47,10 @@ from bot.errors import (
     BadInput,
     BotError,
     GatewayError,
+    GatewayOutage,
     NoImage,
     QuotaExceeded,
+    ServiceDown,
     TelegramFailed,
     UnusableImage,
 )
@@ -205,6 +207,9 @@ class ImageService:
                 self._alerts.gateway_failed(exc)
                 usage = exc.usage
             await self._settle(request_id, job, started, Status.FAILED, _describe(exc), usage=usage)
+            down = isinstance(exc, GatewayError) and not isinstance(exc, GatewayOutage)
+            if down and self._alerts.failing:  # an outage: not each failure's own sentence
+                raise ServiceDown(str(exc)) from exc
             raise
 
     async def _settle(

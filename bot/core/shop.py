@@ -102,7 +102,8 @@ class Shop:
 
     async def reconcile(self, telegram: Iterable[Paid], *, credit_missing: bool) -> list[str]:
         """Every difference between Telegram's payments and the ledger's, as a sentence;
-        with `credit_missing`, payments the ledger lacks are credited (once) on the way."""
+        with `credit_missing` (start-up), payments the ledger lacks are credited (once), and
+        refunds it missed (a crash between Telegram's refund and the ledger) are recorded."""
         differences: list[str] = []
         seen: set[str] = set()
         for paid in telegram:
@@ -115,7 +116,15 @@ class Shop:
                 else:
                     differences.append(f"{paid.charge_id}: at Telegram, not in the ledger")
             elif paid.refunded and stored.status != "refunded":
-                differences.append(f"{paid.charge_id}: refunded at Telegram, paid in the ledger")
+                if credit_missing:
+                    taken = await self._ledger.payments.refund(paid.charge_id)
+                    differences.append(
+                        f"{paid.charge_id}: refunded at Telegram, marked now ({taken} taken back)"
+                    )
+                else:
+                    differences.append(
+                        f"{paid.charge_id}: refunded at Telegram, paid in the ledger"
+                    )
             elif stored.stars != paid.stars:
                 at = f"{paid.stars} stars at Telegram, {stored.stars} in the ledger"
                 differences.append(f"{paid.charge_id}: {at}")

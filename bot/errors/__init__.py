@@ -38,6 +38,7 @@ while the user gets the generic apology.
         │   │   └── GatewayBalanceSpent  403 insufficient_user_quota: the account ran dry
         │   ├── GatewayRateLimited  429: retried, honouring Retry-After
         │   └── GatewayServerError  5xx: retried
+        ├── ServiceDown             failing again while 5 failures in a row are an outage
         ├── GatewayTimeout          no answer in time: retried within REQUEST_TIMEOUT
         ├── GatewayUnreachable      connection refused, reset, DNS
         ├── MalformedAnswer         not the chat-completion JSON we expect
@@ -64,6 +65,7 @@ from bot.errors._gateway import (
     NoImage,
     ResultDownloadFailed,
     SafetyBlocked,
+    ServiceDown,
 )
 from bot.errors._requests import (
     AccessDenied,
@@ -120,6 +122,7 @@ __all__ = [
     "RejectedRequest",
     "ResultDownloadFailed",
     "SafetyBlocked",
+    "ServiceDown",
     "TelegramFailed",
     "TooManyInFlight",
     "UnknownCommand",

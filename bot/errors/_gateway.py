@@ -73,6 +73,13 @@ class GatewayServerError(GatewayStatusError):
         self.retryable = status in (500, 502, 503, 504)
 
 
+class ServiceDown(GatewayError):
+    """Requests keep failing at the gateway (an outage episode is under way): users hear
+    that the service is unavailable rather than each failure's own sentence."""
+
+    text_key = "gateway_unavailable"
+
+
 class GatewayTimeout(GatewayError):
     """No complete answer in time; retried while the request's deadline allows."""
 

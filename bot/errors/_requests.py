@@ -37,6 +37,8 @@ class QuotaExceeded(RejectedRequest):
         self.limit = limit
         self.seconds_until_reset = seconds_until_reset
         self.text_key = "quota_exceeded" if limit else "quota_zero"
+        # switched off for this account: credits could not be spent either
+        self.offers_packs = bool(limit)
 
     #: Whether the answer offers Stars packs (when the bot sells them).
     offers_packs = True

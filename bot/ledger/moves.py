@@ -1,6 +1,7 @@
 """Groups that became supergroups: the `chat_moves` table (old id → new id).
 
-Recording a move also carries the old chat's pending images and its own daily limit over,
+Recording a move also carries the old chat's pending images, its own daily limit and the
+images it made today (its group quota; older rows keep the id they were made under) over,
 in the same transaction.
 """
 
@@ -28,6 +29,14 @@ class ChatMoveStore:
         # One script, run by the connection's thread in one go: no other statement of this
         # process can fall between its BEGIN and COMMIT (ids are integers, so formatting
         # them in is safe).
+        try:
+            await self._script(old, new, at)
+        except BaseException:
+            if self._db.in_transaction:
+                await self._db.execute("ROLLBACK")
+            raise
+
+    async def _script(self, old: int, new: int, at: str) -> None:
         await self._db.executescript(
             f"""
             BEGIN IMMEDIATE;
@@ -35,6 +44,9 @@ class ChatMoveStore:
                 ON CONFLICT (old_id) DO UPDATE SET new_id = excluded.new_id;
             UPDATE chat_moves SET new_id = {new} WHERE new_id = {old};
             UPDATE pending_images SET chat_id = {new} WHERE chat_id = {old};
+            UPDATE requests SET chat_id = {new}
+                WHERE chat_id = {old} AND group_images > 0 AND status IN ('ok', 'reserved')
+                AND quota_day >= date('now', '-1 day');
             INSERT OR IGNORE INTO chats (chat_id, quota_limit, quota_unlimited, updated_at)
                 SELECT {new}, quota_limit, quota_unlimited, updated_at
                 FROM chats WHERE chat_id = {old};

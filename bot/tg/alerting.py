@@ -38,6 +38,13 @@ class AdminMessages:
         self._sending.add(task)
         task.add_done_callback(self._sending.discard)
 
+    async def aclose(self) -> None:
+        """Give alerts on their way a moment at shutdown, then call them off."""
+        if self._sending:
+            _, late = await asyncio.wait(set(self._sending), timeout=2.0)
+            for task in late:
+                task.cancel()
+
     async def _send(self, key: str, values: dict[str, object]) -> None:
         for admin in self._admins:
             lang = await self._access.admin_language(admin)

@@ -92,16 +92,25 @@ class SendControl(BaseRateLimiter[int]):
                 await self._moves.record(chat, exc.new_chat_id)
             except RetryAfter as exc:
                 retries += 1
-                if retries > self._max_retries or endpoint in ACTIVITY:
+                if not await self._paced(exc, chat, endpoint, retries):
                     raise
-                seconds = _seconds(exc)
-                log.info("flood control on %s for chat %s: waiting %.1fs", endpoint, chat, seconds)
-                self._hold(chat, seconds + 0.1)
             except BadRequest as exc:
                 if not _topic_gone(exc) or "message_thread_id" not in data:
                     raise
                 topic = data.pop("message_thread_id")
                 log.info("topic %s of chat %s is gone (%s): sending to General", topic, chat, exc)
+
+    async def _paced(self, exc: RetryAfter, chat: object, endpoint: str, retries: int) -> bool:
+        """Hold the chat Telegram paced; whether to send again (activity never is)."""
+        seconds = retry_seconds(exc)
+        if chat is not None:  # the whole chat is paced, whatever was refused
+            self._hold(chat, seconds + 0.1)
+        if retries > self._max_retries or endpoint in ACTIVITY:
+            return False
+        log.info("flood control on %s for chat %s: waiting %.1fs", endpoint, chat, seconds)
+        if chat is None:  # no chat to hold back: only this call waits
+            await asyncio.sleep(seconds + 0.1)
+        return True
 
     def _follow_moves(self, data: dict[str, Any]) -> None:
         chat = data.get("chat_id")
@@ -119,7 +128,7 @@ class SendControl(BaseRateLimiter[int]):
 
     async def _wait_turn(self, chat: object, priority: int) -> None:
         """Wait while the chat is held, then while a more urgent send of it waits."""
-        if not self._held(chat) and not self._waiting.get(chat):
+        if chat is None or (not self._held(chat) and not self._waiting.get(chat)):
             return
         waiting = self._waiting.setdefault(chat, Counter())
         waiting[priority] += 1
@@ -147,7 +156,8 @@ def _topic_gone(exc: BadRequest) -> bool:
     return any(reason in text for reason in TOPIC_GONE)
 
 
-def _seconds(exc: RetryAfter) -> float:
+def retry_seconds(exc: RetryAfter) -> float:
+    """Telegram's `retry_after` in seconds, whichever type PTB gives it as."""
     with warnings.catch_warnings():  # an int today, a timedelta in PTB's next major version
         warnings.simplefilter("ignore", PTBDeprecationWarning)
         value: object = exc.retry_after

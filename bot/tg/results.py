@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
+from typing import Any
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
 from telegram.constants import ChatAction
@@ -37,6 +38,11 @@ CHAT_ACTION_EVERY = 4.0
 FAREWELL_TIMEOUT = 3.0
 
 
+async def _delete(message: Message) -> None:
+    with contextlib.suppress(TelegramError):
+        await message.delete()
+
+
 def result_buttons(request_id: int, lang: str) -> InlineKeyboardMarkup:
     """ "Again" and "HD" buttons that rerun request `request_id`."""
     again = InlineKeyboardButton(
@@ -56,6 +62,7 @@ class Results:
         self._service = service
         self._tracker = tracker
         self._worker = worker
+        self._side: set[asyncio.Task[None]] = set()
 
     async def run(self, job: ImageJob) -> None:
         """Run `job` and deliver its images to its destination."""
@@ -68,12 +75,17 @@ class Results:
             text = texts.tr(lang, "queued", position=position)
             notices.append(asyncio.create_task(say(self._bot, where, text)))
 
-        async def clear_notices() -> None:
+        def clear_notices() -> None:
+            # Never waited for: a result must not queue behind its own queue notice. A
+            # notice still on its way is called off; those sent are deleted on the side.
             while notices:
-                notice = await notices.pop()
-                if notice is not None:
-                    with contextlib.suppress(TelegramError):
-                        await notice.delete()
+                notice = notices.pop()
+                if not notice.done():
+                    notice.cancel()
+                elif not notice.cancelled() and notice.exception() is None:
+                    sent = notice.result()
+                    if sent is not None:
+                        self._on_the_side(_delete(sent))
 
         with self._tracker.track():
             try:
@@ -83,7 +95,7 @@ class Results:
                         job, on_queued=tell_position, on_started=show_status
                     ) as outcome,
                 ):
-                    await clear_notices()
+                    clear_notices()
                     outcome.bytes_delivered = await self._deliver(job, outcome.result)
             except asyncio.CancelledError:
                 # The bot is stopping and this request ran out of time: say so, briefly.
@@ -92,7 +104,12 @@ class Results:
                         await say(self._bot, where, texts.tr(lang, "interrupted"))
                 raise
             finally:
-                await clear_notices()
+                clear_notices()
+
+    def _on_the_side(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._side.add(task)
+        task.add_done_callback(self._side.discard)
 
     async def tell_interrupted(self, interrupted: Iterable[Interrupted]) -> None:
         """Tell each user whose request an earlier run left unfinished to send it again."""

@@ -133,6 +133,8 @@ async def say(
     return None
 
 
-async def answer(message: Message, text: str) -> Message | None:
+async def answer(
+    message: Message, text: str, buttons: InlineKeyboardMarkup | None = None
+) -> Message | None:
     """Reply to `message`, quoting it, in its topic, through `say`."""
-    return await say(message.get_bot(), destination_of(message), text, Priority.RESULT)
+    return await say(message.get_bot(), destination_of(message), text, Priority.RESULT, buttons)

@@ -99,10 +99,8 @@ async def buy(update: Update, context: BotContext) -> None:
         link = InlineKeyboardButton(
             texts.tr(lang, "buy_open_private"), url=f"https://t.me/{context.bot.username}?start=buy"
         )
-        await message.reply_text(
-            texts.tr(lang, "buy_in_private"), reply_markup=InlineKeyboardMarkup([[link]])
-        )
-    elif context.args and context.args[0].isdigit():
+        await answer(message, texts.tr(lang, "buy_in_private"), InlineKeyboardMarkup([[link]]))
+    elif context.args and context.args[0].isdecimal():
         await _invoice_or_explain(message, context, int(context.args[0]), lang)
     else:
         await show_packs(message, shop, lang)
@@ -110,9 +108,7 @@ async def buy(update: Update, context: BotContext) -> None:
 
 async def show_packs(message: Message, shop: Shop, lang: str) -> None:
     """The packs on sale, one button each."""
-    await message.reply_text(
-        texts.tr(lang, "buy_packs"), reply_markup=pack_buttons(shop.packs, lang)
-    )
+    await answer(message, texts.tr(lang, "buy_packs"), pack_buttons(shop.packs, lang))
 
 
 async def _invoice_or_explain(
@@ -155,7 +151,7 @@ async def press_pack(update: Update, context: BotContext) -> None:
 
 def _images_of(query: CallbackQuery) -> int:
     raw = (query.data or "").partition(":")[2]
-    return int(raw) if raw.isdigit() else 0
+    return int(raw) if raw.isdecimal() else 0
 
 
 async def _acknowledge(query: CallbackQuery) -> None:

@@ -13,6 +13,8 @@ from typing import TypeVar
 
 from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter
 
+from bot.tg.gate import retry_seconds
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -29,7 +31,7 @@ async def until_reachable(what: str, call: Callable[[], Awaitable[T]]) -> T:
         except (InvalidToken, BadRequest, Forbidden, Conflict):
             raise
         except RetryAfter as exc:
-            wait = max(pause, float(str(exc.retry_after)))
+            wait = max(pause, retry_seconds(exc))
             log.warning("Telegram asked to wait before %s; retrying in %.0f s", what, wait)
         except NetworkError as exc:  # includes time-outs, refused connections, 5xx pages
             wait = pause
