@@ -53,8 +53,14 @@ def standard_image() -> bytes:
 
 @functools.cache
 def hd_image() -> bytes:
-    """A ~12 MB 3840x2160 PNG, an HD (4K) result."""
+    """A ~12 MB 3840x2160 PNG, an HD (4K) result at 16:9."""
     return big_png(12 * MB)
+
+
+@functools.cache
+def square_hd_image() -> bytes:
+    """A ~13 MB 4096x4096 PNG: the HD model's "4K" for the default 1:1 ratio."""
+    return big_png(13 * MB, width=4096, height=4096)
 
 
 def percentile(values: Iterable[float], pct: float) -> float:

@@ -1,7 +1,8 @@
 """HD memory and responsiveness: N users ask for an HD image at once.
 
 N users (1, 10, 20; 1 and 4 with `--quick`) each send `/hd <prompt>`. The gateway waits
-1 s, then answers each with a markdown link to a 12 MB 3840x2160 PNG; the bot downloads
+1 s, then answers each with a markdown link to an HD PNG, once a 12 MB 3840x2160 (16:9)
+and once a 13 MB 4096x4096 (1:1, the default ratio, twice the pixels); the bot downloads
 it, checks it, makes a photo preview and sends the preview, then the original as a
 document. Each level runs in a fresh bot process, so its memory figures are its own:
 
@@ -22,7 +23,9 @@ the note gives how late that loop woke during the worst probe, i.e. how much of 
 the fakes' delay. The worst probe is noisy (+-50 % between runs).
 
 Targets: growth per in-flight image <= 2x the image's size, idle RSS <= 100 MB, /help
-answered within 250 ms with 20 HD requests in flight.
+answered within 250 ms with 20 HD requests in flight; square 4K: peak RSS <= 300 MiB with
+10 in flight and <= 400 MiB with 20; one 4096x4096 preview <= 200 ms (measured here, in
+this process, against Pillow's full decode as the baseline).
 """
 
 from __future__ import annotations
@@ -30,10 +33,21 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from bench.harness import MB, BenchTelegram, Sampler, bot, fakes, hd_image, memory_mb
+from bench.harness import (
+    MB,
+    BenchTelegram,
+    Sampler,
+    bot,
+    fakes,
+    hd_image,
+    memory_mb,
+    square_hd_image,
+)
 from bench.report import Figure
+from bot.imaging import preview, preview_with_pillow
 from tests.fakes import gateway as gw
 from tests.support.waits import wait_until
 
@@ -46,6 +60,10 @@ HELP_TARGET_MS = 250.0
 FIRST_USER = 10_000
 IDLE_PROBE_USER = 500_000
 BUSY_PROBE_USER = 600_000
+WIDE, SQUARE = "16:9", "square"
+#: Peak RSS allowed with this many square 4K results in flight (issue 11).
+SQUARE_PEAK_TARGETS_MB = {10: 300.0, 20: 400.0}
+PREVIEW_TARGET_MS = 200.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,11 +112,12 @@ async def help_probe(telegram: BenchTelegram, user_id: int) -> Probe:
     return Probe(telegram.handed_out[update["update_id"]], arrival.at)
 
 
-async def measure_level(users: int) -> Level:
-    """One fresh bot, idle readings, then `users` HD requests at once."""
+async def measure_level(users: int, image: bytes) -> Level:
+    """One fresh bot, idle readings, then `users` HD requests at once, each answered with
+    `image`."""
     chats = set(range(FIRST_USER, FIRST_USER + users))
     async with fakes() as (telegram, gateway):
-        gateway.default = gw.markdown(hd_image(), delay=GATEWAY_DELAY)
+        gateway.default = gw.markdown(image, delay=GATEWAY_DELAY)
         async with bot(telegram, gateway, max_concurrent=users + 10) as process:
             await asyncio.sleep(1.0)
             idle_rss = memory_mb(process.pid)
@@ -127,9 +146,9 @@ async def measure_level(users: int) -> Level:
     return Level(users, idle_rss, peak, sampler.peak_mb, idle, busy, load, lag)
 
 
-def memory_figures(levels: list[Level]) -> list[Figure]:
+def memory_figures(levels: list[Level], image: bytes, shape: str) -> list[Figure]:
     """Idle RSS, peak RSS at each level, growth per in-flight image."""
-    image_mb = len(hd_image()) / MB
+    image_mb = len(image) / MB
     idle = max(level.idle_rss_mb for level in levels)
     rows = [
         Figure(
@@ -144,11 +163,13 @@ def memory_figures(levels: list[Level]) -> list[Figure]:
     rows += [
         Figure(
             ROW,
-            f"peak RSS, {level.users} HD in flight (baseline: idle)",
+            f"peak RSS, {level.users} {shape} HD in flight (baseline: idle)",
             level.peak_rss_mb,
             "MB",
             floor=level.idle_rss_mb,
             details=level.details(),
+            target=_peak_target(shape, level)[0],
+            ok=_peak_target(shape, level)[1],
         )
         for level in levels
     ]
@@ -158,7 +179,8 @@ def memory_figures(levels: list[Level]) -> list[Figure]:
     rows.append(
         Figure(
             ROW,
-            f"RSS growth per in-flight HD image ({low.users}->{high.users}; baseline: image)",
+            f"RSS growth per in-flight {shape} HD image ({low.users}->{high.users}; "
+            "baseline: image)",
             growth,
             "MB",
             floor=image_mb,
@@ -170,13 +192,45 @@ def memory_figures(levels: list[Level]) -> list[Figure]:
     return rows
 
 
-def help_figure(level: Level) -> Figure:
+def _peak_target(shape: str, level: Level) -> tuple[str, bool | None]:
+    """The target of a peak-RSS row, and whether it is met (MB here are MiB)."""
+    limit = SQUARE_PEAK_TARGETS_MB.get(level.users) if shape == SQUARE else None
+    if limit is None:
+        return "", None
+    return f"<= {limit:.0f} MB", level.peak_rss_mb <= limit
+
+
+def preview_figure(rounds: int) -> Figure:
+    """One 4096x4096 preview, libvips, against Pillow's full decode (median of `rounds`)."""
+    data = square_hd_image()
+
+    def timed(make: Callable[[bytes, int], bytes]) -> float:
+        times = []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            make(data, 2560)
+            times.append((time.perf_counter() - started) * 1000)
+        return statistics.median(times)
+
+    vips = timed(preview)
+    return Figure(
+        ROW,
+        f"preview of a 4096x4096 PNG, median of {rounds} (baseline: Pillow)",
+        vips,
+        "ms",
+        floor=timed(preview_with_pillow),
+        target=f"<= {PREVIEW_TARGET_MS:.0f} ms",
+        ok=vips <= PREVIEW_TARGET_MS,
+    )
+
+
+def help_figure(level: Level, shape: str) -> Figure:
     """Worst /help while N HD requests are in flight, next to the idle /help."""
     busy = [p.ms for p in level.busy]
     judged = level.users == TARGET_LEVEL and bool(busy)
     return Figure(
         ROW,
-        f"/help with {level.users} HD in flight, worst of {len(busy)} (baseline: idle)",
+        f"/help with {level.users} {shape} HD in flight, worst of {len(busy)} (baseline: idle)",
         max(busy, default=None),
         "ms",
         floor=statistics.median(p.ms for p in level.idle),
@@ -192,6 +246,16 @@ def help_figure(level: Level) -> Figure:
 
 
 async def run(quick: bool) -> list[Figure]:
-    """The HD rows."""
-    levels = [await measure_level(users) for users in ((1, 4) if quick else (1, 10, 20))]
-    return memory_figures(levels) + [help_figure(level) for level in levels]
+    """The HD rows: 16:9 and square results, and the preview itself."""
+    figures: list[Figure] = []
+    shapes = (
+        [(SQUARE, square_hd_image())]
+        if quick
+        else [(WIDE, hd_image()), (SQUARE, square_hd_image())]
+    )
+    for shape, image in shapes:
+        levels = [await measure_level(users, image) for users in ((1, 4) if quick else (1, 10, 20))]
+        figures += memory_figures(levels, image, shape)
+        figures += [help_figure(level, shape) for level in levels]
+    figures.append(await asyncio.to_thread(preview_figure, 1 if quick else 5))
+    return figures

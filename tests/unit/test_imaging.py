@@ -12,8 +12,8 @@ from bot.errors import (
     InputImageInvalid,
     InputImageTooManyPixels,
 )
-from bot.imaging import fits_photo, for_gateway, inspect
-from tests.fakes.images import jpeg, png, truncated
+from bot.imaging import fits_photo, for_gateway, inspect, preview
+from tests.fakes.images import big_png, jpeg, png, truncated
 
 
 def heic(width: int = 64, height: int = 48) -> bytes:
@@ -82,3 +82,31 @@ class TestInspect:
     ) -> None:
         """10 MB, width + height <= 10000, and a ratio of at most 20."""
         assert fits_photo(size, width, height) is ok
+
+
+class TestPreview:
+    """The photo ahead of an HD file: a JPEG within 2560 px, made by libvips."""
+
+    def test_a_square_4k_result(self) -> None:
+        small = preview(big_png(2 * 1024 * 1024, width=4096, height=4096))
+        with Image.open(io.BytesIO(small)) as img:
+            assert (img.format, img.size) == ("JPEG", (2560, 2560))
+
+    def test_transparency_goes_on_white_and_orientation_is_applied(self) -> None:
+        clear = Image.new("RGBA", (3000, 1000), (0, 0, 0, 0))
+        out = io.BytesIO()
+        clear.save(out, "PNG")
+        with Image.open(io.BytesIO(preview(out.getvalue()))) as img:
+            assert img.size == (2560, 853)
+            assert img.convert("RGB").getpixel((10, 10)) == (255, 255, 255)
+        turned = Image.new("RGB", (3000, 1000), "red")
+        exif = turned.getexif()
+        exif[0x0112] = 6  # rotate 90° clockwise to show
+        out = io.BytesIO()
+        turned.save(out, "JPEG", exif=exif)
+        with Image.open(io.BytesIO(preview(out.getvalue()))) as img:
+            assert img.size == (853, 2560)
+
+    def test_what_libvips_cannot_read_falls_back_to_pillow(self) -> None:
+        with Image.open(io.BytesIO(preview(heic(3000, 2000)))) as img:
+            assert img.format == "JPEG" and max(img.size) <= 2560
