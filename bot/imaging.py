@@ -27,6 +27,12 @@ from PIL import ExifTags, Image, ImageOps
 from bot.errors import InputImageInvalid, InputImageTooManyPixels
 
 pillow_heif.register_heif_opener()
+# libvips keeps recent operations and their pixels for reuse; the bot never repeats one,
+# so that cache would only hold a decoded 4K image per call for nothing. One thread per
+# preview: the image pool already runs several at once.
+pyvips.cache_set_max(0)
+pyvips.cache_set_max_mem(0)
+pyvips.concurrency_set(1)
 # `inspect` refuses anything over MAX_PIXELS from the header, before a pixel is decoded, and
 # every image passes it first; Pillow's own, larger, process-wide limit is not needed.
 Image.MAX_IMAGE_PIXELS = None
