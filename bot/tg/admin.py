@@ -11,11 +11,11 @@ from __future__ import annotations
 import re
 
 from telegram import Message, Update
-from telegram.ext import BaseHandler, CommandHandler, filters
+from telegram.ext import BaseHandler, CommandHandler
 
 from bot import texts
 from bot.tg.context import BotContext
-from bot.tg.reading import requester_of
+from bot.tg.reading import NEW_MESSAGES, message_of, requester_of
 from bot.tg.sending import answer
 
 #: Telegram ids fit in 52 bits; limits beyond a million a day mean "unlimited".
@@ -27,19 +27,17 @@ _ID = re.compile(r"-?[0-9]{1,16}")
 
 def routes() -> list[BaseHandler[Update, BotContext, None]]:
     """The handlers of this module."""
-    new_messages = filters.UpdateType.MESSAGE
     return [
-        CommandHandler("stats", show_stats, filters=new_messages),
-        CommandHandler("setquota", set_quota, filters=new_messages),
-        CommandHandler("ban", ban, filters=new_messages),
-        CommandHandler("unban", unban, filters=new_messages),
+        CommandHandler("stats", show_stats, filters=NEW_MESSAGES),
+        CommandHandler("setquota", set_quota, filters=NEW_MESSAGES),
+        CommandHandler("ban", ban, filters=NEW_MESSAGES),
+        CommandHandler("unban", unban, filters=NEW_MESSAGES),
     ]
 
 
 async def _admin_message(update: Update, context: BotContext) -> tuple[Message, str]:
     """The command's message and the admin's language, once the sender is an admin."""
-    message = update.effective_message
-    assert message is not None  # the routes are filtered to new messages
+    message = message_of(update)
     requester = requester_of(message)
     await context.deps.access.admit_admin(requester)
     return message, requester.language

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import re
 
-from telegram import CallbackQuery, Message, Update
+from telegram import CallbackQuery, Update
 from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
@@ -24,7 +24,14 @@ from bot.errors import BotError
 from bot.tg.albums import combine
 from bot.tg.context import BotContext
 from bot.tg.error_handler import tell
-from bot.tg.reading import destination_of, presser_of, read_message, requester_of
+from bot.tg.reading import (
+    NEW_MESSAGES,
+    destination_of,
+    message_of,
+    presser_of,
+    read_message,
+    requester_of,
+)
 from bot.tg.results import AGAIN, HD
 from bot.tg.sending import answer, say
 from bot.tg.stars import show_packs
@@ -32,26 +39,19 @@ from bot.tg.stars import show_packs
 
 def routes() -> list[BaseHandler[Update, BotContext, None]]:
     """The handlers of this module; the last one takes every message not taken before it."""
-    new_messages = filters.UpdateType.MESSAGE
     return [
-        CommandHandler(["start", "help"], show_help, filters=new_messages),
-        CommandHandler("cancel", cancel, filters=new_messages),
-        CommandHandler("quota", show_quota, filters=new_messages),
+        CommandHandler(["start", "help"], show_help, filters=NEW_MESSAGES),
+        CommandHandler("cancel", cancel, filters=NEW_MESSAGES),
+        CommandHandler("quota", show_quota, filters=NEW_MESSAGES),
         CallbackQueryHandler(press_button),
         MessageHandler(filters.StatusUpdate.MIGRATE, follow_upgrade),
-        MessageHandler(new_messages & ~filters.StatusUpdate.ALL, take),
+        MessageHandler(NEW_MESSAGES & ~filters.StatusUpdate.ALL, take),
     ]
-
-
-def _message(update: Update) -> Message:
-    message = update.effective_message
-    assert message is not None  # the routes are filtered to new messages
-    return message
 
 
 async def show_help(update: Update, context: BotContext) -> None:
     """Explain what the bot does (/start, /help)."""
-    message = _message(update)
+    message = message_of(update)
     requester = requester_of(message)
     await context.deps.access.admit(requester)
     if context.args == ["buy"] and requester.private and context.deps.shop.open:
@@ -65,7 +65,7 @@ async def show_help(update: Update, context: BotContext) -> None:
 
 async def cancel(update: Update, context: BotContext) -> None:
     """Drop the images waiting for an instruction (/cancel)."""
-    message = _message(update)
+    message = message_of(update)
     requester = requester_of(message)
     owner = Owner.at(requester, destination_of(message))
     async with context.deps.intake.turn(owner):
@@ -76,7 +76,7 @@ async def cancel(update: Update, context: BotContext) -> None:
 
 async def show_quota(update: Update, context: BotContext) -> None:
     """Today's use, the limit and its reset, all-time totals, the last requests (/quota)."""
-    message = _message(update)
+    message = message_of(update)
     requester = requester_of(message)
     await context.deps.access.admit(requester)
     await answer(message, await context.deps.reports.quota(requester))
@@ -119,7 +119,7 @@ async def _carry_out(context: BotContext, asked: Asked, taken: Taken | None) -> 
 
 async def follow_upgrade(update: Update, context: BotContext) -> None:
     """A group became a supergroup: what goes to it, and its pending images, follow."""
-    message = _message(update)
+    message = message_of(update)
     if message.migrate_to_chat_id is not None:
         await context.deps.moves.record(message.chat_id, message.migrate_to_chat_id)
     elif message.migrate_from_chat_id is not None:

@@ -16,11 +16,22 @@ import re
 from collections.abc import Callable
 from pathlib import PurePosixPath
 
-from telegram import CallbackQuery, Document, ExternalReplyInfo, Message, MessageEntity, User
+from telegram import (
+    CallbackQuery,
+    Document,
+    ExternalReplyInfo,
+    Message,
+    MessageEntity,
+    Update,
+    User,
+)
+from telegram.ext import filters
 
 from bot import texts
 from bot.domain import Asked, Destination, Requester
 
+#: What the command routes take: new messages (not edits, not channel posts).
+NEW_MESSAGES = filters.UpdateType.MESSAGE
 #: The General topic's thread id: Telegram refuses it as a `message_thread_id`.
 GENERAL_TOPIC = 1
 IMAGE_MIME_TYPES = frozenset(
@@ -94,6 +105,13 @@ def topic_of(message: Message) -> int | None:
     if message.is_topic_message and message.message_thread_id not in (None, GENERAL_TOPIC):
         return message.message_thread_id
     return None
+
+
+def message_of(update: Update) -> Message:
+    """The update's message (for routes filtered to new messages, it is always there)."""
+    message = update.effective_message
+    assert message is not None
+    return message
 
 
 def requester_of(message: Message) -> Requester:

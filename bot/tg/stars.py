@@ -41,7 +41,7 @@ from bot import texts
 from bot.core.shop import CURRENCY, Paid, Shop
 from bot.money import Pack
 from bot.tg.context import BotContext
-from bot.tg.reading import requester_of
+from bot.tg.reading import NEW_MESSAGES, message_of, requester_of
 from bot.tg.sending import answer
 
 log = logging.getLogger(__name__)
@@ -53,11 +53,10 @@ PAGE = 100
 
 def routes() -> list[BaseHandler[Update, BotContext, None]]:
     """The handlers of this module."""
-    new_messages = filters.UpdateType.MESSAGE
     return [
-        CommandHandler("buy", buy, filters=new_messages),
-        CommandHandler("paysupport", pay_support, filters=new_messages),
-        CommandHandler("refund", refund, filters=new_messages),
+        CommandHandler("buy", buy, filters=NEW_MESSAGES),
+        CommandHandler("paysupport", pay_support, filters=NEW_MESSAGES),
+        CommandHandler("refund", refund, filters=NEW_MESSAGES),
         CallbackQueryHandler(press_pack, pattern=rf"^{BUY}:"),
         PreCheckoutQueryHandler(check_out),
         MessageHandler(filters.SUCCESSFUL_PAYMENT, credit_payment),
@@ -81,15 +80,9 @@ def pack_buttons(packs: Sequence[Pack], lang: str) -> InlineKeyboardMarkup:
     )
 
 
-def _message(update: Update) -> Message:
-    message = update.effective_message
-    assert message is not None  # the routes are filtered to new messages
-    return message
-
-
 async def buy(update: Update, context: BotContext) -> None:
     """The packs as buttons (/buy), or the invoice of one (/buy 20)."""
-    message = _message(update)
+    message = message_of(update)
     requester = requester_of(message)
     shop, lang = context.deps.shop, requester.language
     await context.deps.access.admit(requester)
@@ -177,7 +170,7 @@ async def check_out(update: Update, context: BotContext) -> None:
 
 async def credit_payment(update: Update, context: BotContext) -> None:
     """Credit the pack (once per charge id) and thank the buyer with the new balance."""
-    message = _message(update)
+    message = message_of(update)
     payment = message.successful_payment
     assert payment is not None and message.from_user is not None
     credited = await context.deps.shop.credit(
@@ -198,7 +191,7 @@ async def credit_payment(update: Update, context: BotContext) -> None:
 async def pay_support(update: Update, context: BotContext) -> None:
     """How buyers reach the admins (/paysupport, which Telegram requires); with a question
     after the command, the question goes to the admins."""
-    message = _message(update)
+    message = message_of(update)
     requester = requester_of(message)
     lang = requester.language
     question = " ".join(context.args or [])
@@ -216,7 +209,7 @@ async def pay_support(update: Update, context: BotContext) -> None:
 
 async def refund(update: Update, context: BotContext) -> None:
     """Refund a payment and take its images back (admin: /refund <charge id>)."""
-    message = _message(update)
+    message = message_of(update)
     requester = requester_of(message)
     await context.deps.access.admit_admin(requester)
     lang, shop = requester.language, context.deps.shop
