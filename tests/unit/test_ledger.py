@@ -179,6 +179,20 @@ class TestPendingRows:
         assert await store.peek(Owner(1, -100), now=1.0) == ()
         assert await store.drop(Owner(1, 1), now=1.0) == 1
 
+    async def test_per_forum_topic(self, ledger: Ledger) -> None:
+        """In a forum, images kept in one topic wait there, not in another or in General."""
+        store = ledger.pending
+        await store.add(Owner(1, -100, 7), ["topic 7"], now=0.0, expires_at=600.0)
+        assert await store.peek(Owner(1, -100, 8), now=1.0) == ()
+        assert await store.peek(Owner(1, -100), now=1.0) == ()
+        assert await store.peek(Owner(1, -100, 7), now=1.0) == ("topic 7",)
+
+    async def test_an_upgraded_group_takes_its_pending_images_along(self, ledger: Ledger) -> None:
+        await ledger.pending.add(Owner(1, -5), ["kept"], now=0.0, expires_at=9e12)
+        await ledger.moves.record(-5, -1005)
+        assert await ledger.pending.peek(Owner(1, -1005), now=1.0) == ("kept",)
+        assert await ledger.moves.all() == {-5: -1005}
+
 
 class TestUsers:
     """Per-user limits and bans."""
