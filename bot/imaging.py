@@ -13,26 +13,21 @@ read.
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import pillow_heif
-import pyvips
 from PIL import ExifTags, Image, ImageOps
 
 from bot.errors import InputImageInvalid, InputImageTooManyPixels
 
 pillow_heif.register_heif_opener()
-# libvips keeps recent operations and their pixels for reuse; the bot never repeats one,
-# so that cache would only hold a decoded 4K image per call for nothing. One thread per
-# preview: the image pool already runs several at once.
-pyvips.cache_set_max(0)
-pyvips.cache_set_max_mem(0)
-pyvips.concurrency_set(1)
+
 # `inspect` refuses anything over MAX_PIXELS from the header, before a pixel is decoded, and
 # every image passes it first; Pillow's own, larger, process-wide limit is not needed.
 Image.MAX_IMAGE_PIXELS = None
@@ -147,17 +142,34 @@ def fits_photo(size: int, width: int, height: int) -> bool:
     return max(width, height) <= PHOTO_MAX_RATIO * max(1, min(width, height))
 
 
+@functools.cache
+def _vips() -> Any:  # pyvips has no type information
+    """libvips, loaded with the first preview (start-up and idle memory do without it).
+
+    libvips keeps recent operations and their pixels for reuse; the bot never repeats one,
+    so that cache would only hold a decoded 4K image per call for nothing. One thread per
+    preview: the image pool already runs several at once.
+    """
+    import pyvips
+
+    pyvips.cache_set_max(0)
+    pyvips.cache_set_max_mem(0)
+    pyvips.concurrency_set(1)
+    return pyvips
+
+
 def preview(data: bytes, max_side: int = PREVIEW_MAX_SIDE) -> bytes:
     """A JPEG no larger than `max_side` on its long side, for a photo message (libvips,
     shrinking on load, rotated by EXIF, transparency on white; Pillow if libvips fails)."""
+    vips = _vips()
     try:
-        img = pyvips.Image.thumbnail_buffer(data, max_side, height=max_side, size="down")
+        img = vips.Image.thumbnail_buffer(data, max_side, height=max_side, size="down")
         if img.hasalpha():
             img = img.flatten(background=[255, 255, 255])
         if img.interpretation not in ("srgb", "b-w") or img.format != "uchar":
             img = img.colourspace("srgb")
         jpeg: bytes = img.write_to_buffer(".jpg", Q=88, optimize_coding=True, strip=True)
-    except pyvips.Error:
+    except vips.Error:
         return preview_with_pillow(data, max_side)
     return jpeg
 
