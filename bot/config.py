@@ -85,6 +85,7 @@ class Settings(LedgerSettings):
     request_timeout: float = Field(180, gt=0)
     max_input_images: int = Field(10, ge=1, le=10)
     max_concurrent_requests: int = Field(32, ge=1)
+    max_hd_in_flight: int = Field(8, ge=1)
     shutdown_grace: float = Field(25, ge=0)
     webhook_url: AnyHttpUrl | None = None
     webhook_listen: str = "0.0.0.0"

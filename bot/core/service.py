@@ -5,6 +5,7 @@
       ├─ reserve         units or credits, the group's images and the bot's budget, in
       │                  one atomic statement            → QuotaExceeded, GroupQuotaExceeded,
       │                                                    BudgetExhausted (row: over_quota)
+      ├─ HD slot         HD only: MAX_HD_IN_FLIGHT, held until delivered (bounded memory)
       ├─ gateway slot    FIFO, tells the queue position
       ├─ load inputs     through the ImageLoader port    → BadInput       (units released)
       ├─ gateway call                                     → GatewayError   (units released)
@@ -19,6 +20,7 @@ one of them is unusable. The service knows nothing of Telegram: images come thro
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -103,6 +105,7 @@ class ImageService:
         self._quota = quota
         self._pending = pending
         self._slots = slots
+        self._hd_slots = GatewaySlots(settings.max_hd_in_flight)
         self._in_flight = in_flight
 
     @asynccontextmanager
@@ -121,10 +124,13 @@ class ImageService:
         costs the user nothing.
         """
         try:
-            async with self._in_flight.claim(job.requester.user_id):
+            async with (
+                self._in_flight.claim(job.requester.user_id),
+                contextlib.AsyncExitStack() as held,  # an HD slot, until the block ends
+            ):
                 request_id = await self._reserve(job)
                 started = time.monotonic()
-                result = await self._generate(request_id, job, started, on_queued, on_started)
+                result = await self._generate(request_id, job, started, on_queued, on_started, held)
                 outcome = Outcome(JobResult(request_id, result.images))
                 try:
                     yield outcome
@@ -180,9 +186,17 @@ class ImageService:
         started: float,
         on_queued: OnQueued | None,
         on_started: Callable[[], object] | None,
+        held: contextlib.AsyncExitStack,
     ) -> GatewayResult:
-        """The gateway's images; a failure settles the request (units released) and raises."""
+        """The gateway's images; a failure settles the request (units released) and raises.
+
+        An HD job first takes one of the `MAX_HD_IN_FLIGHT` slots, held (in `held`) until
+        its result is delivered: what big results cost together depends on that setting,
+        not on how many people ask at once.
+        """
         try:
+            if job.hd:
+                await held.enter_async_context(self._hd_slots.slot(on_queued))
             async with self._slots.slot(on_queued):  # inputs are held in memory only in a slot
                 if on_started is not None:
                     on_started()

@@ -130,3 +130,36 @@ class TestPendingImages:
                 async with service.run(job):
                     pass
             assert await PendingImages(ledger.pending).peek(Owner(1, 1)) == kept
+
+
+class TestHdSlots:
+    """HD results in flight are bounded by MAX_HD_IN_FLIGHT, until each is delivered."""
+
+    async def test_the_next_hd_job_waits_for_a_delivery(
+        self, make_settings: Callable[..., Settings], gateway: FakeGateway, tmp_path: Path
+    ) -> None:
+        settings = make_settings(max_hd_in_flight=1, daily_quota=0)
+        first, second = (
+            ImageJob(Requester(n, n), Destination(n), "a castle", hd=True) for n in (1, 2)
+        )
+        async with service_for(settings, gateway, tmp_path / "hd.sqlite3") as (service, _):
+            delivering = asyncio.Event()
+            queued: list[int] = []
+
+            async def deliver_slowly() -> None:
+                async with service.run(first):
+                    delivering.set()
+                    await asyncio.sleep(0.5)  # the upload of a big result
+
+            async def then_second() -> None:
+                await delivering.wait()
+                async with service.run(second, on_queued=lambda p: _note(queued, p)):
+                    pass
+
+            await asyncio.gather(deliver_slowly(), then_second())
+        assert queued == [1]
+        assert len(gateway.requests) == 2
+
+
+async def _note(queued: list[int], position: int) -> None:
+    queued.append(position)
