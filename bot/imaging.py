@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import io
+import logging
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +32,8 @@ pillow_heif.register_heif_opener()
 # `inspect` refuses anything over MAX_PIXELS from the header, before a pixel is decoded, and
 # every image passes it first; Pillow's own, larger, process-wide limit is not needed.
 Image.MAX_IMAGE_PIXELS = None
+
+log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -144,14 +147,18 @@ def fits_photo(size: int, width: int, height: int) -> bool:
 
 @functools.cache
 def _vips() -> Any:  # pyvips has no type information
-    """libvips, loaded with the first preview (start-up and idle memory do without it).
+    """libvips, loaded with the first preview (start-up and idle memory do without it);
+    None if it cannot be loaded here, and Pillow makes every preview.
 
     libvips keeps recent operations and their pixels for reuse; the bot never repeats one,
     so that cache would only hold a decoded 4K image per call for nothing. One thread per
     preview: the image pool already runs several at once.
     """
-    import pyvips
-
+    try:
+        import pyvips
+    except (ImportError, OSError) as exc:
+        log.warning("libvips is not available (%s); previews are made with Pillow", exc)
+        return None
     pyvips.cache_set_max(0)
     pyvips.cache_set_max_mem(0)
     pyvips.concurrency_set(1)
@@ -162,6 +169,8 @@ def preview(data: bytes, max_side: int = PREVIEW_MAX_SIDE) -> bytes:
     """A JPEG no larger than `max_side` on its long side, for a photo message (libvips,
     shrinking on load, rotated by EXIF, transparency on white; Pillow if libvips fails)."""
     vips = _vips()
+    if vips is None:
+        return preview_with_pillow(data, max_side)
     try:
         img = vips.Image.thumbnail_buffer(data, max_side, height=max_side, size="down")
         if img.hasalpha():
