@@ -29,10 +29,6 @@ from bot.domain import (
 HELD = ("units", "credits", "group_images", "price_micros")
 #: Rows whose units count against the day's quota.
 COUNTED = (Status.OK.value, Status.RESERVED.value)
-_USED = (
-    "SELECT COALESCE(SUM(units), 0) FROM requests "
-    "WHERE user_id = ? AND quota_day = ? AND status IN (?, ?)"
-)
 _STORED = (
     "id, user_id, chat_id, kind, model, hd, prompt, aspect_ratio, inputs, status, error, created_at"
 )
@@ -105,11 +101,6 @@ class RequestLog:
             )
             for r in rows
         ]
-
-    async def used_units(self, user_id: int, day: str) -> int:
-        """Units counted against the user on `day` (successes and reservations)."""
-        row = await self._one(_USED, (user_id, day, *COUNTED))
-        return int(row[0])
 
     async def get(self, request_id: int) -> StoredRequest | None:
         """One row by id."""

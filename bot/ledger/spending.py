@@ -96,6 +96,13 @@ class Spending:
         assert row is not None
         return DayUse(row["units"], row["group_images"], row["spent"], row["credits"])
 
+    async def used_units(self, user_id: int, day: str) -> int:
+        """Units counted against the user on `day` (successes and reservations)."""
+        params = {"user": user_id, "day": day}
+        async with self._db.execute(f"SELECT ({USER_UNITS}) AS units", params) as cursor:
+            row = await cursor.fetchone()
+        return int(row["units"]) if row else 0
+
     async def day_spend(self, day: str) -> int:
         """What the bot spent (and holds reserved) on `day`, in micros."""
         async with self._db.execute(f"SELECT ({DAY_SPEND}) AS spent", {"day": day}) as cursor:

@@ -10,7 +10,7 @@ to that.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypedDict
 
 from telegram.ext import Application
 from telegram.request import HTTPXRequest
@@ -32,6 +32,19 @@ UPLOAD_TIMEOUT = 300.0
 
 #: The application's type, with the bot's context and no job queue.
 App = Application[UpdateSafeBot, BotContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any]
+
+
+class ApiUrls(TypedDict):
+    """Where a PTB bot sends methods and fetches files."""
+
+    base_url: str
+    base_file_url: str
+
+
+def api_urls(settings: Settings) -> ApiUrls:
+    """`base_url` and `base_file_url` of a PTB bot for `TELEGRAM_API_URL`."""
+    root = settings.telegram_root
+    return {"base_url": f"{root}/bot", "base_file_url": f"{root}/file/bot"}
 
 
 def telegram_requests(root: str) -> tuple[HTTPXRequest, HTTPXRequest]:
@@ -62,11 +75,9 @@ def build_application(
 ) -> App:
     """The application with every route; `on_invalid_token` if Telegram drops the token;
     sends follow `moves` (groups that became supergroups)."""
-    root = settings.telegram_root
     bot = UpdateSafeBot(
         settings.telegram_bot_token.get_secret_value(),
-        base_url=f"{root}/bot",
-        base_file_url=f"{root}/file/bot",
+        **api_urls(settings),
         local_mode=settings.telegram_local_mode,
         request=requests[0],
         get_updates_request=requests[1],

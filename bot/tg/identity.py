@@ -10,6 +10,7 @@ from bot.config import Settings
 from bot.core.shop import Paid
 from bot.errors import ConfigError
 from bot.tg import stars
+from bot.tg.application import api_urls
 
 
 async def whose_token(settings: Settings) -> str:
@@ -33,12 +34,7 @@ async def star_payments(settings: Settings) -> list[Paid]:
 
 
 def _bot(settings: Settings) -> Bot:
-    root = settings.telegram_root
-    return Bot(
-        settings.telegram_bot_token.get_secret_value(),
-        base_url=f"{root}/bot",
-        base_file_url=f"{root}/file/bot",
-    )
+    return Bot(settings.telegram_bot_token.get_secret_value(), **api_urls(settings))
 
 
 async def _get_me(settings: Settings) -> str:

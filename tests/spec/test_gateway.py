@@ -49,7 +49,7 @@ class TestGatewayErrors:
         assert expected in message["text"]
         assert "Nothing was charged" in message["text"]
         assert "Traceback" not in message["text"]
-        assert await bot.ledger.requests.used_units(1, today()) == 0
+        assert await bot.ledger.spending.used_units(1, today()) == 0
 
     async def test_gateway_text_of_an_outage_is_never_shown(
         self, bot: Runtime, telegram: FakeTelegram, gateway: FakeGateway
@@ -81,7 +81,7 @@ class TestGatewayErrors:
         [row] = await bot.ledger.requests.recent(1, 1)
         assert row.status == "no_image"
         assert "content_filter" in (row.error or "")
-        assert await bot.ledger.requests.used_units(1, today()) == 0
+        assert await bot.ledger.spending.used_units(1, today()) == 0
 
     async def test_rate_limited_then_timeout(
         self, start_bot: StartBot, telegram: FakeTelegram, gateway: FakeGateway

@@ -329,7 +329,7 @@ class TestShutdown:
         async with open_ledger(runtime.settings.database_path) as ledger:
             [row] = await ledger.requests.recent(1)
             assert row.status == "failed" and row.error == "interrupted"
-            assert await ledger.requests.used_units(1, today()) == 0
+            assert await ledger.spending.used_units(1, today()) == 0
 
 
 def free_port() -> int:

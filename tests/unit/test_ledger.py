@@ -48,11 +48,10 @@ class TestReservations:
 
     async def test_concurrent_reservations_respect_the_limit(self, ledger: Ledger) -> None:
         """20 simultaneous reservations against a limit of 3: exactly 3 succeed."""
-        log = ledger.requests
         results = await asyncio.gather(*(reserve(ledger, request(), 1, 3) for _ in range(20)))
         granted = [r for r in results if r is not None]
         assert len(granted) == 3
-        assert await log.used_units(1, "2026-11-24") == 3
+        assert await ledger.spending.used_units(1, "2026-11-24") == 3
 
     async def test_failures_release_their_units(self, ledger: Ledger) -> None:
         """Failed and no-image rows stop counting; successes keep counting."""
@@ -64,7 +63,7 @@ class TestReservations:
         await log.settle(ids[1], Settlement(Status.NO_IMAGE, error="refused"))
         ok = Settlement(Status.OK, cost=0.028, images=1, usage=Usage(1, 2, 3))
         await log.settle(ids[2], ok)
-        assert await log.used_units(1, "2026-11-24") == 1
+        assert await ledger.spending.used_units(1, "2026-11-24") == 1
         assert await reserve(ledger, request(), 1, 3) is not None
 
     async def test_settle_only_once(self, ledger: Ledger) -> None:
@@ -124,7 +123,7 @@ class TestRecovery:
             assert interrupted.destination == Destination(1)
             stored = await second.requests.get(rid or 0)
             assert stored is not None and stored.status == "failed"
-            assert await second.requests.used_units(1, "2026-11-24") == 0
+            assert await second.spending.used_units(1, "2026-11-24") == 0
 
 
 class TestMigrations:
@@ -142,7 +141,7 @@ class TestMigrations:
                 " '2026-11-24', '2026-11-24T00:00:00')"
             )
         async with open_ledger(path) as new:
-            assert await new.requests.used_units(7, "2026-11-24") == 1
+            assert await new.spending.used_units(7, "2026-11-24") == 1
             owner = Owner(7, 7)
             await new.pending.add(owner, ["file-a"], now=0.0, expires_at=10.0)
             assert await new.pending.peek(owner, now=1.0) == ("file-a",)

@@ -101,7 +101,7 @@ class TestQuota:
 
             outcomes = await asyncio.gather(*(request() for _ in range(20)), return_exceptions=True)
             day = QuotaPolicy.from_settings(settings).day()
-            assert await ledger.requests.used_units(1, day) == 3
+            assert await ledger.spending.used_units(1, day) == 3
         assert sum(isinstance(o, JobResult) for o in outcomes) == 3
         assert sum(isinstance(o, QuotaExceeded) for o in outcomes) == 17
         assert len(gateway.requests) == 3
