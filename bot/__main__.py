@@ -71,8 +71,10 @@ def run(settings: Settings) -> int:
     """Run the bot until SIGINT or SIGTERM."""
     from telegram.error import InvalidToken
 
+    from bot import allocator
     from bot.app import serve
 
+    allocator.tune()
     setup_logging(settings.log_level, settings.secrets)
     try:
         return asyncio.run(serve(settings))

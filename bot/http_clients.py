@@ -1,5 +1,6 @@
 """HTTP plumbing shared by the gateway client and the Bot API requests: httpx's API over
-aiohttp's connection pool, proxies read once, and bodies read up to a cap.
+aiohttp's connection pool (the gateway's), proxies read once, and bodies read up to a cap,
+each held once.
 
 httpx's own pool serialises badly under hundreds of concurrent requests
 (encode/httpx#3215); the `httpx-aiohttp` transport keeps httpx's API and removes that cost.
@@ -9,12 +10,19 @@ look them up, and `.netrc`, in a thread on every request.
 
 from __future__ import annotations
 
+import asyncio
+import tempfile
 import urllib.request
+from collections.abc import AsyncIterable
+from typing import BinaryIO
 from urllib.parse import urlsplit
 
 import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
+
+#: Bodies larger than this are gathered in a temporary file (see `collect`).
+SPILL_AFTER = 1024 * 1024
 
 
 def proxy_for(url: str) -> httpx.Proxy | None:
@@ -60,13 +68,52 @@ def transport(max_connections: int, target: str) -> Transport:
 async def read_capped(
     response: httpx.Response, limit: int, *, truncate: bool = False
 ) -> bytes | None:
-    """The whole body, or None if it is over `limit` bytes (cut there instead, if `truncate`)."""
+    """The whole body, or None if it is over `limit` bytes (cut there instead, if `truncate`,
+    for error pages, which are read only up to a few KB)."""
     declared = response.headers.get("content-length")
     if not truncate and declared and declared.isdigit() and int(declared) > limit:
         return None
-    buffer = bytearray()
+    if not truncate:
+        return await collect(response.aiter_bytes(), limit)
+    head = bytearray()
     async for chunk in response.aiter_bytes():
-        buffer += chunk
-        if len(buffer) > limit:
-            return bytes(buffer[:limit]) if truncate else None
-    return bytes(buffer)
+        head += chunk
+        if len(head) > limit:
+            break
+    return bytes(head[:limit])
+
+
+async def collect(chunks: AsyncIterable[bytes], limit: int) -> bytes | None:
+    """All of `chunks` as one `bytes`, or None once they pass `limit` bytes.
+
+    A big body (an HD image, an answer carrying one, an input photo) is held once: past
+    `SPILL_AFTER` bytes the chunks go to a temporary file, and the body is read back from it
+    in one exactly sized piece. Joining them in memory would hold every byte twice at the end.
+    """
+    pending: list[bytes] = []
+    pending_size = size = 0
+    spill: BinaryIO | None = None
+    try:
+        async for chunk in chunks:
+            size += len(chunk)
+            if size > limit:
+                return None
+            pending.append(chunk)
+            pending_size += len(chunk)
+            if pending_size >= SPILL_AFTER:
+                if spill is None:
+                    spill = await asyncio.to_thread(tempfile.TemporaryFile)
+                await asyncio.to_thread(spill.writelines, pending)
+                pending, pending_size = [], 0
+        if spill is None:
+            return b"".join(pending)
+        return await asyncio.to_thread(_read_back, spill, pending)
+    finally:
+        if spill is not None:
+            spill.close()
+
+
+def _read_back(spill: BinaryIO, rest: list[bytes]) -> bytes:
+    spill.writelines(rest)
+    spill.seek(0)
+    return spill.read()

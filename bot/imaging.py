@@ -172,12 +172,13 @@ def preview(data: bytes, max_side: int = PREVIEW_MAX_SIDE) -> bytes:
     if vips is None:
         return preview_with_pillow(data, max_side)
     try:
-        img = vips.Image.thumbnail_buffer(data, max_side, height=max_side, size="down")
+        source = vips.Source.new_from_memory(data)  # read in place: a buffer would be copied
+        img = vips.Image.thumbnail_source(source, max_side, height=max_side, size="down")
         if img.hasalpha():
             img = img.flatten(background=[255, 255, 255])
         if img.interpretation not in ("srgb", "b-w") or img.format != "uchar":
             img = img.colourspace("srgb")
-        jpeg: bytes = img.write_to_buffer(".jpg", Q=88, optimize_coding=True, strip=True)
+        jpeg: bytes = img.write_to_buffer(".jpg", Q=88, strip=True)
     except vips.Error:
         return preview_with_pillow(data, max_side)
     return jpeg
@@ -199,5 +200,5 @@ def preview_with_pillow(data: bytes, max_side: int) -> bytes:
         elif small.mode != "RGB":
             small = small.convert("RGB")
         out = io.BytesIO()
-        small.save(out, "JPEG", quality=88, optimize=True)
+        small.save(out, "JPEG", quality=88)
         return out.getvalue()

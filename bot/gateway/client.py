@@ -208,6 +208,8 @@ class GatewayClient:
                     "gateway attempt %d failed (%s); retrying in %.1fs", attempt, exc, delay
                 )
                 await asyncio.sleep(delay)
+                if time.monotonic() >= deadline:
+                    raise  # a busy loop overslept the pause: this failure is the answer
 
     def _retry_delay(self, exc: GatewayError, attempt: int) -> float | None:
         """Seconds to wait before the next attempt, or None when it must not be retried."""

@@ -1,10 +1,7 @@
 """The PTB application: the bot pointed at `TELEGRAM_API_URL`, its HTTP requests, its routes.
 
-Sending and polling each get their own `HTTPXRequest` over the aiohttp transport of
-`bot.http_clients`: sending many at once (results, notices, chat actions), polling one long
-poll. A dropped poll must reach PTB's Updater as a network error, which it retries with a
-growing pause, not as a timeout, which it retries at once: `http_clients.Transport` sees
-to that.
+Sending and polling each get their own `AiohttpRequest` (`bot.tg.requests`): sending many
+at once (results, notices, chat actions), polling one long poll.
 """
 
 from __future__ import annotations
@@ -13,15 +10,14 @@ from collections.abc import Callable
 from typing import Any, TypedDict
 
 from telegram.ext import Application
-from telegram.request import HTTPXRequest
 
-from bot import http_clients
 from bot.config import Settings
 from bot.core.moves import ChatMoves
 from bot.tg import admin, handlers, stars
 from bot.tg.context import CONTEXT_TYPES, BotContext
 from bot.tg.error_handler import report_error
 from bot.tg.gate import SendControl
+from bot.tg.requests import AiohttpRequest
 from bot.tg.updates import UpdateSafeBot
 
 #: Updates handled at once; jobs wait for gateway slots, not for update slots.
@@ -47,29 +43,24 @@ def api_urls(settings: Settings) -> ApiUrls:
     return {"base_url": f"{root}/bot", "base_file_url": f"{root}/file/bot"}
 
 
-def telegram_requests(root: str) -> tuple[HTTPXRequest, HTTPXRequest]:
+def telegram_requests(root: str) -> tuple[AiohttpRequest, AiohttpRequest]:
     """The requests for sending and for polling, which the caller shuts down."""
-    sending = HTTPXRequest(
-        connection_pool_size=TELEGRAM_CONNECTIONS,
+    sending = AiohttpRequest(
+        root,
+        connections=TELEGRAM_CONNECTIONS,
         read_timeout=60.0,
         write_timeout=30.0,
         connect_timeout=10.0,
         pool_timeout=30.0,
         media_write_timeout=UPLOAD_TIMEOUT,
-        httpx_kwargs={"transport": http_clients.transport(TELEGRAM_CONNECTIONS, root)},
     )
-    polling = HTTPXRequest(
-        connection_pool_size=1,
-        read_timeout=10.0,
-        connect_timeout=10.0,
-        httpx_kwargs={"transport": http_clients.transport(1, root)},
-    )
+    polling = AiohttpRequest(root, connections=1, read_timeout=10.0, connect_timeout=10.0)
     return sending, polling
 
 
 def build_application(
     settings: Settings,
-    requests: tuple[HTTPXRequest, HTTPXRequest],
+    requests: tuple[AiohttpRequest, AiohttpRequest],
     on_invalid_token: Callable[[], None],
     moves: ChatMoves,
 ) -> App:

@@ -40,3 +40,36 @@ class TestTransport:
             async with http_client() as client:
                 with pytest.raises(httpx.ConnectError):
                     await client.get(f"http://127.0.0.1:{port}/")
+
+
+class TestReadCapped:
+    """Bodies are read whole up to the cap, big ones through a temporary file."""
+
+    @staticmethod
+    async def serve(body: bytes) -> asyncio.Server:
+        async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nConnection: close\r\n\r\n")
+            writer.write(body)  # no Content-Length: the cap is found while reading
+            await writer.drain()
+            writer.close()
+
+        return await asyncio.start_server(answer, "127.0.0.1", 0)
+
+    async def read(self, body: bytes, limit: int) -> bytes | None:
+        server = await self.serve(body)
+        port = server.sockets[0].getsockname()[1]
+        async with (
+            server,
+            http_client() as client,
+            client.stream("GET", f"http://127.0.0.1:{port}/") as response,
+        ):
+            return await http_clients.read_capped(response, limit)
+
+    async def test_a_body_past_the_spill_size_comes_back_intact(self) -> None:
+        body = bytes(range(256)) * (3 * http_clients.SPILL_AFTER // 256 + 7)
+        assert await self.read(body, limit=len(body)) == body
+
+    async def test_a_body_over_the_cap_is_refused(self) -> None:
+        body = b"x" * (2 * http_clients.SPILL_AFTER + 1)
+        assert await self.read(body, limit=2 * http_clients.SPILL_AFTER) is None

@@ -1,0 +1,85 @@
+"""`bot.tg.requests`: PTB's requests on aiohttp keep PTB's meaning of failures."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+from telegram.error import NetworkError, TimedOut
+
+from bot.tg.requests import AiohttpRequest
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+async def call(url: str, read_timeout: float = 5.0) -> tuple[int, bytes]:
+    request = AiohttpRequest(url, connections=1, read_timeout=read_timeout, connect_timeout=2.0)
+    await request.initialize()
+    try:
+        return await request.do_request(f"{url}/botTOKEN/getMe", "POST")
+    finally:
+        await request.shutdown()
+
+
+@pytest.fixture
+async def serve() -> AsyncIterator[Callable[[Handler], Awaitable[str]]]:
+    servers: list[asyncio.Server] = []
+
+    async def start(handler: Handler) -> str:
+        server = await asyncio.start_server(handler, "127.0.0.1", 0)
+        servers.append(server)
+        return f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+
+    yield start
+    for server in servers:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_a_hang_up_is_a_network_error_not_a_timeout(
+    serve: Callable[[Handler], Awaitable[str]],
+) -> None:
+    """A dropped long poll: PTB's Updater must wait before it polls again."""
+
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.close()
+
+    with pytest.raises(NetworkError) as caught:
+        await call(await serve(hang_up))
+    assert not isinstance(caught.value, TimedOut)
+
+
+async def test_a_refused_connection_is_a_network_error() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))  # bound, not listening: connections are refused
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        with pytest.raises(NetworkError) as caught:
+            await call(url)
+    assert not isinstance(caught.value, TimedOut)
+
+
+async def test_a_silent_server_times_out(serve: Callable[[Handler], Awaitable[str]]) -> None:
+    async def say_nothing(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        await asyncio.sleep(5)
+
+    with pytest.raises(TimedOut):
+        await call(await serve(say_nothing), read_timeout=0.2)
+
+
+async def test_an_answer_comes_back_with_its_status(
+    serve: Callable[[Handler], Awaitable[str]],
+) -> None:
+    body = b'{"ok":false,"error_code":401,"description":"Unauthorized"}'
+
+    async def refuse(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        head = f"HTTP/1.1 401 Unauthorized\r\nContent-Length: {len(body)}\r\n\r\n"
+        writer.write(head.encode() + body)
+        await writer.drain()
+        writer.close()
+
+    assert await call(await serve(refuse)) == (401, body)
