@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from telegram import Bot, File
 from telegram.error import BadRequest, TelegramError
@@ -20,6 +22,9 @@ from bot.domain import InputImage
 from bot.errors import InputDownloadFailed, InputImageTooLarge, InputsGone
 from bot.imaging import ImageWorker, for_gateway, inspect
 from bot.tg.sending import retrying
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +101,21 @@ class TelegramImages:
             data = await self._worker.run(_read_local, file.file_path)
             if data is not None:
                 return data
-        return bytes(await retrying(file.download_as_bytearray, idempotent=True))
+        kept = _Kept()
+        await retrying(lambda: file.download_to_memory(kept), idempotent=True)
+        return kept.data
+
+
+class _Kept(io.BytesIO):
+    """Where `download_to_memory` puts a file: the downloaded bytes kept as they are (a
+    bytearray or a plain `BytesIO` would copy a 20 MB photo twice more)."""
+
+    data = b""
+
+    def write(self, buffer: ReadableBuffer, /) -> int:
+        piece = bytes(buffer)  # the same object when it is bytes already
+        self.data = self.data + piece if self.data else piece  # PTB writes once
+        return len(piece)
 
 
 def _read_local(path: str) -> bytes | None:

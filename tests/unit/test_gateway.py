@@ -27,6 +27,7 @@ from bot.errors import (
     SafetyBlocked,
 )
 from bot.gateway.client import GatewayClient
+from bot.gateway import request
 from bot.gateway.request import chat_completions_url
 from bot.imaging import ImageWorker
 from tests.fakes import gateway as gw
@@ -123,6 +124,18 @@ class TestRequest:
         assert req.image_mimes == ["image/png", "image/jpeg"]
         assert req.aspect_ratio == "16:9"
         assert req.body["messages"][0]["content"][0] == {"type": "text", "text": "merge"}
+
+    async def test_big_images_go_whole(self, fake: gw.FakeGateway, client_for: MakeClient) -> None:
+        """Inputs past `SPILL_AFTER` (the body gathered in a temporary file, base64 written
+        a piece at a time) arrive byte for byte, whatever their length modulo 3."""
+        first = big_png(http_clients.SPILL_AFTER + 1, width=1600, height=1200, seed=5)
+        second = jpeg(50, 50, seed=6)
+        assert len(first) % 3 != 0 and len(first) > request.BASE64_CHUNK
+        images = [InputImage(first, "image/png"), InputImage(second, "image/jpeg")]
+        await client_for().generate(model="m", prompt="merge", images=images)
+        [req] = fake.requests
+        assert req.images == [first, second]
+        assert req.prompt == "merge"
 
 
 class TestAnswerForms:
