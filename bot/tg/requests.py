@@ -7,16 +7,19 @@ Its promises to PTB, which retries by them:
 * a call that ran out of time raises `TimedOut`; a refused, reset or dropped connection
   raises `NetworkError` (the Updater retries a dropped long poll after a growing pause, a
   timed-out one at once);
-* an upload is streamed in 64 KB pieces, never copied whole into the socket's buffer;
+* an upload is written in `UPLOAD_PIECE` views of its bytes, never copied whole (see
+  `Upload`);
 * a large answer (a downloaded input image) is held once: see `http_clients.collect`;
 * proxy settings are those of `http_clients.proxy_for`, read once.
 """
 
 from __future__ import annotations
 
-import io
+from typing import Any
 
 import aiohttp
+import aiohttp.payload
+from aiohttp.abc import AbstractStreamWriter
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
@@ -28,6 +31,8 @@ from bot.http_clients import collect, proxy_for
 #: local mode, where files are read from disk instead).
 MAX_ANSWER_BYTES = 100 * 1024 * 1024
 CHUNK = 64 * 1024
+#: Bytes of an upload handed to the socket at a time.
+UPLOAD_PIECE = 256 * 1024
 
 
 class AiohttpRequest(BaseRequest):
@@ -126,6 +131,38 @@ def _body(request_data: RequestData | None) -> aiohttp.FormData | dict[str, str]
         return request_data.json_parameters or None
     form = aiohttp.FormData(request_data.json_parameters, quote_fields=False)
     for name, (filename, content, mime) in request_data.multipart_data.items():
-        stream = io.BytesIO(content) if isinstance(content, bytes) else content
-        form.add_field(name, stream, filename=filename, content_type=mime)
+        if isinstance(content, bytes):
+            form.add_field(name, Upload(content, content_type=mime), filename=filename)
+        else:
+            form.add_field(name, content, filename=filename, content_type=mime)
     return form
+
+
+class Upload(aiohttp.payload.Payload):
+    """A file's bytes, written in `UPLOAD_PIECE` slices of the one copy there is.
+
+    aiohttp's own payloads either hand the socket the whole file at once (what the kernel
+    does not take at once is copied into the transport's buffer) or, for a `BytesIO`, copy
+    the file to read it in 64 KB pieces; this writes views of the bytes and waits for each
+    to drain, so an upload costs at most one piece beyond the file.
+    """
+
+    def __init__(self, value: bytes, **kwargs: Any) -> None:
+        super().__init__(value, **kwargs)
+        self._size = len(value)
+
+    def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
+        """The bytes as text (aiohttp's interface; never called for an upload)."""
+        return str(self._value.decode(encoding, errors))
+
+    async def write(self, writer: AbstractStreamWriter) -> None:
+        """Send the bytes, a slice at a time."""
+        await self.write_with_length(writer, None)
+
+    async def write_with_length(
+        self, writer: AbstractStreamWriter, content_length: int | None
+    ) -> None:
+        """Send the bytes (at most `content_length` of them), a slice at a time."""
+        view = memoryview(self._value)[:content_length]
+        for start in range(0, len(view), UPLOAD_PIECE):
+            await writer.write(view[start : start + UPLOAD_PIECE])

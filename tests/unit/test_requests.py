@@ -7,9 +7,13 @@ import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
+from telegram import Bot, InputFile
 from telegram.error import NetworkError, TimedOut
 
-from bot.tg.requests import AiohttpRequest
+from bot.tg.requests import UPLOAD_PIECE, AiohttpRequest
+from tests.fakes.images import big_png
+from tests.fakes.telegram import FakeTelegram
+from tests.support.bot import TOKEN
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -83,3 +87,28 @@ async def test_an_answer_comes_back_with_its_status(
         writer.close()
 
     assert await call(await serve(refuse)) == (401, body)
+
+
+async def test_uploads_arrive_whole_with_their_names_and_types() -> None:
+    """A file of several pieces, and a photo beside a caption, reach the Bot API byte for
+    byte, each with its name and type."""
+    document = big_png(UPLOAD_PIECE * 3 + 1, width=800, height=600, seed=7)
+    photo = big_png(UPLOAD_PIECE // 2, width=300, height=200, seed=8)
+    async with FakeTelegram(token=TOKEN) as telegram:
+        user = telegram.user(71, "Ann")
+        chat_id = telegram.private_chat(user)["id"]
+        request = AiohttpRequest(telegram.url, connections=2, read_timeout=10.0)
+        base = telegram.url
+        async with Bot(
+            TOKEN, base_url=f"{base}/bot", base_file_url=f"{base}/file/bot", request=request
+        ) as bot:
+            upload = InputFile(document, filename="image-1-1.png", attach=True)
+            await bot.send_document(chat_id, upload, caption="original")
+            await bot.send_photo(chat_id, photo, caption="preview")
+        sent = {call.method: call for call in telegram.calls if call.method.startswith("send")}
+
+    file = sent["sendDocument"].files["document"]  # sent as attach://<name>
+    assert (file.data, file.filename, file.content_type) == (document, "image-1-1.png", "image/png")
+    assert sent["sendDocument"].params["caption"] == "original"
+    assert sent["sendPhoto"].files["photo"].data == photo
+    assert sent["sendPhoto"].params["caption"] == "preview"
