@@ -26,8 +26,8 @@ from bot.errors import (
     ResultDownloadFailed,
     SafetyBlocked,
 )
-from bot.gateway.client import GatewayClient
 from bot.gateway import request
+from bot.gateway.client import GatewayClient
 from bot.gateway.request import chat_completions_url
 from bot.imaging import ImageWorker
 from tests.fakes import gateway as gw
