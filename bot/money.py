@@ -25,11 +25,13 @@ def from_micros(micros: int) -> Decimal:
 
 @dataclass(frozen=True, slots=True)
 class Charge:
-    """What one request takes, and the limits it must fit under today (None: no limit).
+    """What one request takes, and the limits it must fit under today (None: no limit):
+    `limit` and `group_limit` are the defaults, for a user or group an admin set no limit of
+    their own for (the ledger reads those in the reservation itself).
 
     The request is paid with today's free units when they cover it and the group's limit
     has room; otherwise with credits, which pass the group's limit. The bot's budget holds
-    either way.
+    either way. A user's limit of 0 switches them off: credits do not pass it.
     """
 
     units: int

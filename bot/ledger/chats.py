@@ -5,6 +5,7 @@ from __future__ import annotations
 import aiosqlite
 
 from bot.ledger.requests import utc_now
+from bot.ledger.rows import fetch_one
 
 
 class ChatStore:
@@ -16,10 +17,9 @@ class ChatStore:
     async def limit(self, chat_id: int, default: int | None) -> int | None:
         """The group's daily image limit: its own if an admin set one, else `default`;
         None means unlimited."""
-        async with self._db.execute(
-            "SELECT quota_limit, quota_unlimited FROM chats WHERE chat_id = ?", (chat_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await fetch_one(
+            self._db, "SELECT quota_limit, quota_unlimited FROM chats WHERE chat_id = ?", (chat_id,)
+        )
         if row is None:
             return default
         if row["quota_unlimited"]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import aiosqlite
 
 from bot.ledger.requests import utc_now
+from bot.ledger.rows import fetch_all
 
 
 class ChatMoveStore:
@@ -20,8 +21,8 @@ class ChatMoveStore:
 
     async def all(self) -> dict[int, int]:
         """Every recorded move, old id → new id."""
-        async with self._db.execute("SELECT old_id, new_id FROM chat_moves") as cursor:
-            return {int(row["old_id"]): int(row["new_id"]) for row in await cursor.fetchall()}
+        rows = await fetch_all(self._db, "SELECT old_id, new_id FROM chat_moves")
+        return {int(row["old_id"]): int(row["new_id"]) for row in rows}
 
     async def record(self, old_id: int, new_id: int) -> None:
         """Remember that `old_id` is now `new_id`, and move its pending images along."""

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 import aiosqlite
 
 from bot.ledger.requests import utc_now
+from bot.ledger.rows import fetch_one
 from bot.ledger.spending import BALANCE
 from bot.money import Payment
 
@@ -44,22 +45,21 @@ class PaymentStore:
 
     async def get(self, charge_id: str) -> Payment | None:
         """One payment by its Telegram charge id."""
-        async with self._db.execute(
-            f"SELECT {_COLUMNS} FROM payments WHERE charge_id = ?", (charge_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await fetch_one(
+            self._db, f"SELECT {_COLUMNS} FROM payments WHERE charge_id = ?", (charge_id,)
+        )
         return _payment(row) if row else None
 
     async def refund(self, charge_id: str) -> int | None:
         """Mark a paid payment refunded, taking back what the balance allows; how many
         images were taken back, or None if it was not a paid payment."""
-        async with self._db.execute(
+        row = await fetch_one(
+            self._db,
             "UPDATE payments SET status = 'refunded', refunded_at = :now, clawed_back ="
             f" MIN(images, MAX(0, {BALANCE})) WHERE charge_id = :charge AND status = 'paid'"
             " RETURNING clawed_back",
             {"now": utc_now(), "charge": charge_id, "user": await self._owner(charge_id)},
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         return None if row is None else int(row["clawed_back"])
 
     async def since(self, day: str) -> AsyncIterator[Payment]:
@@ -72,10 +72,9 @@ class PaymentStore:
                 yield _payment(row)
 
     async def _owner(self, charge_id: str) -> int | None:
-        async with self._db.execute(
-            "SELECT user_id FROM payments WHERE charge_id = ?", (charge_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await fetch_one(
+            self._db, "SELECT user_id FROM payments WHERE charge_id = ?", (charge_id,)
+        )
         return int(row["user_id"]) if row else None
 
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import aiosqlite
 
 from bot.domain import Owner
+from bot.ledger.rows import fetch_all
 
 _OWNER = "user_id = ? AND chat_id = ? AND thread_id = ?"
 
@@ -36,26 +37,28 @@ class PendingStore:
             "VALUES (?, ?, ?, ?, ?)",
             [(*key, ref, expires_at) for ref in refs],
         )
-        async with self._db.execute(
+        renewed = await fetch_all(
+            self._db,
             f"UPDATE pending_images SET expires_at = ? WHERE {_OWNER} RETURNING id",
             (expires_at, *key),
-        ) as cursor:
-            return len(list(await cursor.fetchall()))
+        )
+        return len(renewed)
 
     async def peek(self, owner: Owner, now: float) -> tuple[str, ...]:
         """The owner's unexpired images, in the order they came."""
-        async with self._db.execute(
+        rows = await fetch_all(
+            self._db,
             f"SELECT file_id FROM pending_images WHERE {_OWNER} AND expires_at >= ? ORDER BY id",
             (*_key(owner), now),
-        ) as cursor:
-            return tuple(str(row["file_id"]) for row in await cursor.fetchall())
+        )
+        return tuple(str(row["file_id"]) for row in rows)
 
     async def drop(self, owner: Owner, now: float) -> int:
         """Forget the owner's images; how many of them had not expired."""
-        async with self._db.execute(
-            f"DELETE FROM pending_images WHERE {_OWNER} RETURNING expires_at", _key(owner)
-        ) as cursor:
-            return sum(row["expires_at"] >= now for row in await cursor.fetchall())
+        rows = await fetch_all(
+            self._db, f"DELETE FROM pending_images WHERE {_OWNER} RETURNING expires_at", _key(owner)
+        )
+        return sum(row["expires_at"] >= now for row in rows)
 
     async def purge(self, now: float) -> None:
         """Forget every expired image."""

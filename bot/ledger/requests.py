@@ -24,6 +24,7 @@ from bot.domain import (
     Totals,
     Usage,
 )
+from bot.ledger.rows import fetch_all, fetch_one
 
 #: What a reserved row holds until it settles: kept if `ok`, freed otherwise.
 HELD = ("units", "credits", "group_images", "price_micros")
@@ -89,12 +90,12 @@ class RequestLog:
         self, reason: str = "interrupted by a restart"
     ) -> list[Interrupted]:
         """Fail the rows still reserved (left by a crash), freeing their units; whom to tell."""
-        async with self._db.execute(
+        rows = await fetch_all(
+            self._db,
             f"UPDATE requests SET status = ?, error = ?, {', '.join(f'{h} = 0' for h in HELD)},"
             " finished_at = ? WHERE status = ? RETURNING chat_id, reply_to, thread_id, language",
             (Status.FAILED.value, reason, utc_now(), Status.RESERVED.value),
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         return [
             Interrupted(
                 Destination(r["chat_id"], r["reply_to"], r["thread_id"]), r["language"] or "en"
@@ -104,19 +105,19 @@ class RequestLog:
 
     async def get(self, request_id: int) -> StoredRequest | None:
         """One row by id."""
-        async with self._db.execute(
-            f"SELECT {_STORED} FROM requests WHERE id = ?", (request_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await fetch_one(
+            self._db, f"SELECT {_STORED} FROM requests WHERE id = ?", (request_id,)
+        )
         return _stored(row) if row else None
 
     async def recent(self, user_id: int, limit: int = 5) -> list[StoredRequest]:
         """The user's latest rows, newest first."""
-        async with self._db.execute(
+        rows = await fetch_all(
+            self._db,
             f"SELECT {_STORED} FROM requests WHERE user_id = ? ORDER BY id DESC LIMIT ?",
             (user_id, limit),
-        ) as cursor:
-            return [_stored(row) for row in await cursor.fetchall()]
+        )
+        return [_stored(row) for row in rows]
 
     async def totals(self, *, user_id: int | None = None, day: str | None = None) -> Totals:
         """Requests, images, failures and cost, for one user and/or one day."""
@@ -132,19 +133,19 @@ class RequestLog:
     async def top_users(self, *, day: str | None = None, limit: int = 5) -> list[TopUser]:
         """Users with the most images, for one day or all time."""
         where, params = _filters(day=day)
-        async with self._db.execute(
+        rows = await fetch_all(
+            self._db,
             "SELECT user_id, MAX(username) AS username, COALESCE(SUM(images), 0) AS images, "
             f"COALESCE(SUM(cost), 0) AS cost FROM requests {where} "
             "GROUP BY user_id ORDER BY images DESC, user_id LIMIT ?",
             (*params, limit),
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         return [TopUser(r["user_id"], r["username"], r["images"], float(r["cost"])) for r in rows]
 
     async def columns(self) -> list[str]:
         """The table's column names, in table order."""
-        async with self._db.execute("SELECT name FROM pragma_table_info('requests')") as cursor:
-            return [str(row["name"]) for row in await cursor.fetchall()]
+        rows = await fetch_all(self._db, "SELECT name FROM pragma_table_info('requests')")
+        return [str(row["name"]) for row in rows]
 
     async def rows_since(self, since: str) -> AsyncIterator[dict[str, Any]]:
         """Every column of every row created at or after `since` (ISO date), oldest first."""
@@ -155,8 +156,7 @@ class RequestLog:
                 yield dict(zip(row.keys(), row, strict=True))
 
     async def _one(self, sql: str, params: Sequence[Any]) -> aiosqlite.Row:
-        async with self._db.execute(sql, params) as cursor:
-            row = await cursor.fetchone()
+        row = await fetch_one(self._db, sql, params)
         assert row is not None
         return row
 

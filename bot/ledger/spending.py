@@ -1,11 +1,13 @@
 """What requests may spend, reserved in one statement: the user's free units, credits bought
 with Stars, the group's daily images and the bot's daily budget.
 
-`reserve` is a single `INSERT … SELECT … WHERE`: the sums it checks and the row it adds are
-one atomic step however many coroutines reserve at once, so no two requests can both take
-the last unit, credit, group image or budget micro. A reserved row holds what it took
-(`units` or `credits`, `group_images`, `price_micros`) until `RequestLog.settle` frees it
-(anything but `ok`) or keeps it.
+`reserve` is a single `INSERT … SELECT … WHERE`, one trip to the database: the limits it
+reads (the user's and the group's own, where an admin set one), the sums it checks and the
+row it adds are one atomic step however many coroutines reserve at once, so no two requests
+can both take the last unit, credit, group image or budget micro. A user whose limit is 0 is
+switched off: nothing is reserved, not even against credits; a group's 0 leaves credits
+through. A reserved row holds what it took (`units` or `credits`, `group_images`,
+`price_micros`) until `RequestLog.settle` frees it (anything but `ok`) or keeps it.
 
 A credit balance is never stored, only derived: the images of a user's payments, less what
 refunds took back, less the credits their `ok` and `reserved` requests hold.
@@ -17,6 +19,7 @@ import aiosqlite
 
 from bot.domain import NewRequest, Status
 from bot.ledger.requests import COUNTED, row_values
+from bot.ledger.rows import fetch_one
 from bot.money import Charge, DayUse, Spent
 
 _COUNTED = f"status IN ('{COUNTED[0]}', '{COUNTED[1]}')"
@@ -36,13 +39,24 @@ BALANCE = (
     " - (SELECT COALESCE(SUM(credits), 0) FROM requests"
     f" WHERE user_id = :user AND {_COUNTED})"
 )
+#: The user's and the group's limits today (NULL: none): their own if an admin set one,
+#: else the defaults `:limit` and `:group_limit` (the group's only `:in_group`).
+LIMITS = """
+SELECT
+    CASE WHEN u.quota_unlimited THEN NULL ELSE COALESCE(u.quota_limit, :limit) END AS user_limit,
+    CASE WHEN NOT :in_group OR c.quota_unlimited THEN NULL
+        ELSE COALESCE(c.quota_limit, :group_limit) END AS group_limit
+FROM (SELECT 1) LEFT JOIN users AS u ON u.user_id = :user LEFT JOIN chats AS c ON c.chat_id = :chat
+"""
 _RESERVE = f"""
-WITH fits AS (
+WITH limits AS ({LIMITS}), fits AS (
     SELECT
-        (:limit IS NULL OR ({USER_UNITS}) + :units <= :limit)
-        AND (:group_limit IS NULL OR ({GROUP_IMAGES}) + 1 <= :group_limit) AS free,
+        user_limit IS NULL OR user_limit > 0 AS open,
+        (user_limit IS NULL OR ({USER_UNITS}) + :units <= user_limit)
+        AND (group_limit IS NULL OR ({GROUP_IMAGES}) + 1 <= group_limit) AS free,
         ({BALANCE}) >= :units AS paid,
         :budget IS NULL OR ({DAY_SPEND}) + :price <= :budget AS affordable
+    FROM limits
 )
 INSERT INTO requests ({{columns}}, units, credits, group_images, price_micros)
 SELECT {{values}},
@@ -50,7 +64,8 @@ SELECT {{values}},
     CASE WHEN free THEN 0 ELSE :units END,
     CASE WHEN free AND :in_group THEN 1 ELSE 0 END,
     :price
-FROM fits WHERE affordable AND (free OR paid)
+FROM fits WHERE open AND affordable AND (free OR paid)
+RETURNING id, credits
 """
 
 
@@ -79,38 +94,34 @@ class Spending:
             "price": charge.price,
             "in_group": int(in_group),
         }
-        async with self._db.execute(sql + " RETURNING id, credits", params) as cursor:
-            row = await cursor.fetchone()
+        row = await fetch_one(self._db, sql, params)
         return None if row is None else Spent(int(row["id"]), int(row["credits"]))
 
     async def day_use(self, user_id: int, chat_id: int, day: str) -> DayUse:
         """The user's units, the chat's images, the bot's spend (micros) on `day`, and the
         user's credit balance."""
         params = {"user": user_id, "chat": chat_id, "day": day}
-        async with self._db.execute(
+        row = await fetch_one(
+            self._db,
             f"SELECT ({USER_UNITS}) AS units, ({GROUP_IMAGES}) AS group_images,"
             f" ({DAY_SPEND}) AS spent, ({BALANCE}) AS credits",
             params,
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         assert row is not None
         return DayUse(row["units"], row["group_images"], row["spent"], row["credits"])
 
     async def used_units(self, user_id: int, day: str) -> int:
         """Units counted against the user on `day` (successes and reservations)."""
         params = {"user": user_id, "day": day}
-        async with self._db.execute(f"SELECT ({USER_UNITS}) AS units", params) as cursor:
-            row = await cursor.fetchone()
+        row = await fetch_one(self._db, f"SELECT ({USER_UNITS}) AS units", params)
         return int(row["units"]) if row else 0
 
     async def day_spend(self, day: str) -> int:
         """What the bot spent (and holds reserved) on `day`, in micros."""
-        async with self._db.execute(f"SELECT ({DAY_SPEND}) AS spent", {"day": day}) as cursor:
-            row = await cursor.fetchone()
+        row = await fetch_one(self._db, f"SELECT ({DAY_SPEND}) AS spent", {"day": day})
         return int(row["spent"]) if row else 0
 
     async def balance(self, user_id: int) -> int:
         """The user's credits now (reserved ones excluded)."""
-        async with self._db.execute(f"SELECT {BALANCE} AS credits", {"user": user_id}) as cursor:
-            row = await cursor.fetchone()
+        row = await fetch_one(self._db, f"SELECT {BALANCE} AS credits", {"user": user_id})
         return int(row["credits"]) if row else 0

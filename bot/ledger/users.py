@@ -7,6 +7,7 @@ import aiosqlite
 
 from bot.domain import UserSettings
 from bot.ledger.requests import utc_now
+from bot.ledger.rows import fetch_one
 
 
 class UserStore:
@@ -17,11 +18,11 @@ class UserStore:
 
     async def get(self, user_id: int) -> UserSettings:
         """The user's settings (defaults if none were set)."""
-        async with self._db.execute(
+        row = await fetch_one(
+            self._db,
             "SELECT quota_limit, quota_unlimited, banned FROM users WHERE user_id = ?",
             (user_id,),
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         if row is None:
             return UserSettings()
         return UserSettings(row["quota_limit"], bool(row["quota_unlimited"]), bool(row["banned"]))
@@ -32,20 +33,16 @@ class UserStore:
 
     async def language(self, user_id: int) -> str | None:
         """The language the user last wrote to the bot in, if it was remembered."""
-        async with self._db.execute(
-            "SELECT language FROM users WHERE user_id = ?", (user_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await fetch_one(self._db, "SELECT language FROM users WHERE user_id = ?", (user_id,))
         return row["language"] if row else None
 
     async def remember_language(self, user_id: int, language: str) -> None:
         """Keep the user's language (admins: for their alerts)."""
-        async with self._db.execute(
+        await self._db.execute(
             "INSERT INTO users (user_id, language, updated_at) VALUES (?, ?, ?) "
             "ON CONFLICT (user_id) DO UPDATE SET language = excluded.language",
             (user_id, language, utc_now()),
-        ):
-            pass
+        )
 
     async def set_banned(self, user_id: int, banned: bool) -> None:
         """Ban or unban the user."""

@@ -90,12 +90,57 @@ async def test_one_payment_is_credited_once(ledger: Ledger) -> None:
 
 async def test_a_refund_takes_back_at_most_the_balance(ledger: Ledger) -> None:
     await buy(ledger, 1, 3)
-    for _ in range(2):
-        spent = await ledger.spending.reserve(request(), Charge(1, limit=0), in_group=False)
-        assert spent is not None
+    for paid_with in (0, 1, 1):  # the day's one free unit, then two credits
+        spent = await ledger.spending.reserve(request(), Charge(1, limit=1), in_group=False)
+        assert spent is not None and spent.credits == paid_with
         await ledger.requests.settle(spent.request_id, Settlement(Status.OK, images=1))
     assert await ledger.payments.refund("ch-1") == 1
     assert await ledger.spending.balance(1) == 0
     assert await ledger.payments.refund("ch-1") is None  # refunded once
     payment = await ledger.payments.get("ch-1")
     assert payment is not None and payment.status == "refunded"
+
+
+async def test_a_users_own_limit_is_read_in_the_reservation(ledger: Ledger) -> None:
+    """What an admin set wins over the default: a number, unlimited, and zero, which
+    switches the user off (credits included); a user with none has the default."""
+    await ledger.users.set_quota(1, 2)
+    await ledger.users.set_quota(2, None)
+    await ledger.users.set_quota(3, 0)
+    await buy(ledger, 3, 5)
+    await ledger.users.set_banned(4, False)  # a row, but no limit of its own
+    default = Charge(1, limit=1)
+
+    async def count(user_id: int, tries: int) -> int:
+        spent = [
+            await ledger.spending.reserve(request(user_id), default, in_group=False)
+            for _ in range(tries)
+        ]
+        return sum(s is not None for s in spent)
+
+    assert await count(1, 4) == 2
+    assert await count(2, 4) == 4
+    assert await count(3, 2) == 0
+    assert await ledger.spending.balance(3) == 5
+    assert await count(4, 3) == 1
+    assert await count(5, 3) == 1
+
+
+async def test_a_groups_own_limit_is_read_in_the_reservation(ledger: Ledger) -> None:
+    """A group's own limit wins over the default, unlimited included; outside a group no
+    group limit applies."""
+    await ledger.chats.set_limit(-100, 1)
+    await ledger.chats.set_limit(-200, None)
+    default = Charge(1, limit=20, group_limit=3)
+
+    async def count(chat_id: int, *, in_group: bool = True) -> int:
+        spent = [
+            await ledger.spending.reserve(request(u, chat_id), default, in_group=in_group)
+            for u in range(1, 6)
+        ]
+        return sum(s is not None for s in spent)
+
+    assert await count(-100) == 1
+    assert await count(-200) == 5
+    assert await count(-300) == 3
+    assert await count(-100, in_group=False) == 5
