@@ -48,14 +48,18 @@ SELECT
         ELSE COALESCE(c.quota_limit, :group_limit) END AS group_limit
 FROM (SELECT 1) LEFT JOIN users AS u ON u.user_id = :user LEFT JOIN chats AS c ON c.chat_id = :chat
 """
+# `fits` is computed once (MATERIALIZED), and each sum only where it decides something: in
+# a SELECT list SQLite evaluates both sides of OR and AND, in CASE and WHERE it stops early.
 _RESERVE = f"""
-WITH limits AS ({LIMITS}), fits AS (
+WITH limits AS ({LIMITS}), fits AS MATERIALIZED (
     SELECT
         user_limit IS NULL OR user_limit > 0 AS open,
-        (user_limit IS NULL OR ({USER_UNITS}) + :units <= user_limit)
-        AND (group_limit IS NULL OR ({GROUP_IMAGES}) + 1 <= group_limit) AS free,
-        ({BALANCE}) >= :units AS paid,
-        :budget IS NULL OR ({DAY_SPEND}) + :price <= :budget AS affordable
+        CASE
+            WHEN user_limit IS NOT NULL AND ({USER_UNITS}) + :units > user_limit THEN 0
+            WHEN group_limit IS NOT NULL AND ({GROUP_IMAGES}) + 1 > group_limit THEN 0
+            ELSE 1
+        END AS free,
+        CASE WHEN :budget IS NULL THEN 1 ELSE ({DAY_SPEND}) + :price <= :budget END AS affordable
     FROM limits
 )
 INSERT INTO requests ({{columns}}, units, credits, group_images, price_micros)
@@ -64,7 +68,7 @@ SELECT {{values}},
     CASE WHEN free THEN 0 ELSE :units END,
     CASE WHEN free AND :in_group THEN 1 ELSE 0 END,
     :price
-FROM fits WHERE open AND affordable AND (free OR paid)
+FROM fits WHERE open AND affordable AND (free OR ({BALANCE}) >= :units)
 RETURNING id, credits
 """
 
