@@ -1,6 +1,10 @@
 """Who may use the bot, checked once per request: allow-lists from the settings, bans from
 the ledger. A refused image request is recorded (status `denied`); a refused command is
 only logged, since it is not a request.
+
+Bans are few and change only through `/ban` and `/unban` in this process: they are read
+from the ledger once, with the first check, and kept here as they change, so admitting a
+request costs no trip to the database.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ class Access:
         self._moves = moves
         self._chat_store = chats
         self._languages: dict[int, str] = {}
+        self._banned: set[int] | None = None  # read with the first check
         self._admins = settings.admin_user_ids
         self._users = settings.allowed_user_ids
         self._chats = settings.allowed_chat_ids
@@ -52,7 +57,12 @@ class Access:
         listed = not (self._users or self._chats) or user_id in self._users
         if not (listed or self._chat_listed(chat_id)):
             return False
-        return not (await self._user_store.get(user_id)).banned
+        return user_id not in await self._bans()
+
+    async def _bans(self) -> set[int]:
+        if self._banned is None:
+            self._banned = await self._user_store.banned()
+        return self._banned
 
     async def admin_language(self, admin_id: int) -> str:
         """The language an admin last wrote in (English until they have)."""
@@ -104,7 +114,12 @@ class Access:
 
     async def set_banned(self, user_id: int, banned: bool) -> None:
         """Ban or unban the user."""
+        bans = await self._bans()
         await self._user_store.set_banned(user_id, banned)
+        if banned:
+            bans.add(user_id)
+        else:
+            bans.discard(user_id)
 
     async def _record(self, requester: Requester, asked: Asked) -> int:
         images = asked.images or ((asked.replied_image,) if asked.replied_image else ())

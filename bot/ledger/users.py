@@ -7,7 +7,7 @@ import aiosqlite
 
 from bot.domain import UserSettings
 from bot.ledger.requests import utc_now
-from bot.ledger.rows import fetch_one
+from bot.ledger.rows import fetch_all, fetch_one
 
 
 class UserStore:
@@ -26,6 +26,11 @@ class UserStore:
         if row is None:
             return UserSettings()
         return UserSettings(row["quota_limit"], bool(row["quota_unlimited"]), bool(row["banned"]))
+
+    async def banned(self) -> set[int]:
+        """The users who are banned."""
+        rows = await fetch_all(self._db, "SELECT user_id FROM users WHERE banned")
+        return {int(row["user_id"]) for row in rows}
 
     async def set_quota(self, user_id: int, limit: int | None) -> None:
         """Give the user their own daily limit; None means unlimited."""
