@@ -24,15 +24,15 @@ class Charges:
     def __init__(
         self, settings: Settings, ledger: Ledger, quota: QuotaPolicy, alerts: Alerts
     ) -> None:
-        self._settings = settings
         self._ledger = ledger
         self._quota = quota
         self._alerts = alerts
+        self._charges = {hd: _charge(settings, quota, hd=hd) for hd in (False, True)}
 
     async def reserve(self, record: NewRequest, job: ImageJob) -> int:
         """The id of the reserved row; raises (a row `over_quota` recorded) if it does not fit."""
         self._alerts.day_is(record.quota_day)
-        charge = self._charge(job)
+        charge = self._charges[job.hd]
         in_group = not job.requester.private
         spent = await self._ledger.spending.reserve(record, charge, in_group=in_group)
         if spent is not None:
@@ -42,17 +42,6 @@ class Charges:
             record, Status.OVER_QUOTA, type(refusal).__name__
         )
         raise refusal
-
-    def _charge(self, job: ImageJob) -> Charge:
-        """What `job` takes, and the default limits (the ledger reads anyone's own)."""
-        price = self._settings.image_price_hd if job.hd else self._settings.image_price
-        return Charge(
-            units=self._quota.units(job.hd),
-            limit=self._quota.limit_for(UserSettings()),
-            group_limit=self._settings.group_daily_quota or None,
-            budget=to_micros(self._settings.daily_budget) or None,
-            price=to_micros(price),
-        )
 
     async def _refusal(
         self, record: NewRequest, charge: Charge, *, in_group: bool
@@ -72,3 +61,14 @@ class Charges:
             if group_limit is not None:
                 return GroupQuotaExceeded(group_limit, reset)
         return QuotaExceeded(limit or 0, reset)
+
+
+def _charge(settings: Settings, quota: QuotaPolicy, *, hd: bool) -> Charge:
+    """What a request takes, and the default limits (the ledger reads anyone's own)."""
+    return Charge(
+        units=quota.units(hd),
+        limit=quota.limit_for(UserSettings()),
+        group_limit=settings.group_daily_quota or None,
+        budget=to_micros(settings.daily_budget) or None,
+        price=to_micros(settings.image_price_hd if hd else settings.image_price),
+    )
