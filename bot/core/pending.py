@@ -8,6 +8,11 @@ The rules live here, the rows in `bot.ledger.pending`:
 - images kept again renew the whole set's 10 minutes;
 - a job made of pending images that fails keeps them for the next text (`restore`), unless
   an image itself is unusable, which would fail every text.
+
+Most messages find nothing waiting: which users have images kept, and until when, is read
+from the ledger once and then kept here, so a text from anyone else is decided without a
+trip to the database. It is per user, not per chat, so it stays true when a group's images
+move with it to its supergroup.
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ class PendingImages:
         self._ttl = ttl
         self._clock = clock
         self._turns: dict[Owner, _Turn] = {}
+        self._until: dict[int, float] | None = None  # user → last expiry; read when first needed
+        self._pruned_at = 0  # entries there were after the last pruning
 
     @asynccontextmanager
     async def turn(self, owner: Owner) -> AsyncIterator[None]:
@@ -59,12 +66,22 @@ class PendingImages:
 
     async def keep(self, owner: Owner, refs: Sequence[str]) -> int:
         """Keep images until the owner's next instruction; how many are waiting now."""
+        until = await self._deadlines()
         now = self._clock()
-        return await self._store.add(owner, refs, now=now, expires_at=now + self._ttl)
+        count = await self._store.add(owner, refs, now=now, expires_at=now + self._ttl)
+        until[owner.user_id] = now + self._ttl
+        if len(until) > 2 * self._pruned_at + 64:
+            for user_id in [user for user, expiry in until.items() if expiry < now]:
+                del until[user_id]
+            self._pruned_at = len(until)
+        return count
 
     async def peek(self, owner: Owner) -> tuple[str, ...]:
         """The owner's waiting images, oldest first, left in place."""
-        return await self._store.peek(owner, self._clock())
+        now = self._clock()
+        if (await self._deadlines()).get(owner.user_id, 0.0) < now:
+            return ()  # nothing kept, or all of it expired
+        return await self._store.peek(owner, now)
 
     async def drop(self, owner: Owner) -> int:
         """Forget the owner's waiting images (used, or cancelled); how many there were."""
@@ -73,6 +90,11 @@ class PendingImages:
     async def restore(self, owner: Owner, refs: Sequence[str]) -> None:
         """Put back the images of a job that failed, for the next instruction."""
         await self.keep(owner, refs)
+
+    async def _deadlines(self) -> dict[int, float]:
+        if self._until is None:
+            self._until = await self._store.deadlines()
+        return self._until
 
 
 @dataclass

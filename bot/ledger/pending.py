@@ -60,6 +60,14 @@ class PendingStore:
         )
         return sum(row["expires_at"] >= now for row in rows)
 
+    async def deadlines(self) -> dict[int, float]:
+        """Each user with images kept, and when the last of them expires (in any chat)."""
+        rows = await fetch_all(
+            self._db,
+            "SELECT user_id, MAX(expires_at) AS until FROM pending_images GROUP BY user_id",
+        )
+        return {int(row["user_id"]): float(row["until"]) for row in rows}
+
     async def purge(self, now: float) -> None:
         """Forget every expired image."""
         await self._db.execute("DELETE FROM pending_images WHERE expires_at < ?", (now,))
