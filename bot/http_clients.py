@@ -13,21 +13,19 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import urllib.request
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, AsyncIterator
 from typing import BinaryIO
 from urllib.parse import urlsplit
 
 import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
-from httpx_aiohttp.transport import AiohttpResponseStream
+from httpx_aiohttp.transport import AiohttpResponseStream, map_aiohttp_exceptions
 
 #: Bodies larger than this are gathered in a temporary file (see `collect`): HD results and
 #: big input files. Standard results (1-2 MB) are joined in memory, where the brief second
 #: copy costs less than the file's write, read and three thread hops.
 SPILL_AFTER = 4 * 1024 * 1024
-#: The most a body's stream yields at once (what has arrived, up to this).
-READ_CHUNK = 256 * 1024
 
 
 def proxy_for(url: str) -> httpx.Proxy | None:
@@ -41,8 +39,9 @@ def proxy_for(url: str) -> httpx.Proxy | None:
 
 class Transport(AiohttpTransport):
     """`AiohttpTransport` that reports a dropped connection as one, not as a timeout, and
-    reads bodies in pieces of up to `READ_CHUNK` (its own 16 KB made a 1 MB image 64 trips
-    through httpx's stream layers).
+    hands bodies on in the pieces they arrived in (`received_pieces`): its own stream reads
+    16 KB at a time, joining the pieces that arrived into each (a 1 MB image made 64 trips
+    through httpx's stream layers, and was copied once more on the way).
 
     httpx-aiohttp maps every `aiohttp.ClientConnectionError` (a refused connection, a
     reset, a server that hung up) to `httpx.ConnectTimeout`; callers that treat a timeout
@@ -60,9 +59,30 @@ class Transport(AiohttpTransport):
             if isinstance(cause, aiohttp.ClientConnectorError):
                 raise httpx.ConnectError(str(exc), request=request) from cause
             raise httpx.NetworkError(str(exc), request=request) from cause
-        if isinstance(response.stream, AiohttpResponseStream):
-            response.stream.CHUNK_SIZE = READ_CHUNK
+        # httpx-aiohttp keeps aiohttp's response only in its stream's private attribute; if
+        # a later version moves it, its own stream (which joins pieces) serves.
+        received = getattr(response.stream, "_aiohttp_response", None)
+        if isinstance(received, aiohttp.ClientResponse):
+            response.stream = _Received(received)
         return response
+
+
+class _Received(AiohttpResponseStream):
+    """A body in the pieces aiohttp received it in, none of them copied on the way
+    (`iter_chunked(n)`, which httpx-aiohttp reads with, joins what has arrived up to n
+    bytes: one more copy of every body)."""
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        with map_aiohttp_exceptions():
+            async for piece in received_pieces(self._aiohttp_response):
+                yield piece
+
+
+async def received_pieces(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+    """The body of `response` as aiohttp received it, piece by piece."""
+    async for piece, _ in response.content.iter_chunks():
+        if piece:
+            yield piece
 
 
 def transport(max_connections: int, target: str) -> Transport:

@@ -25,7 +25,7 @@ from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
-from bot.http_clients import READ_CHUNK, collect, proxy_for
+from bot.http_clients import collect, proxy_for, received_pieces
 
 #: Larger answers than this are refused (a file download is at most 20 MB, or 2 GB in
 #: local mode, where files are read from disk instead).
@@ -108,7 +108,7 @@ class AiohttpRequest(BaseRequest):
                 proxy=self._proxy,
                 allow_redirects=False,
             ) as response:
-                content = await collect(response.content.iter_chunked(READ_CHUNK), MAX_ANSWER_BYTES)
+                content = await collect(received_pieces(response), MAX_ANSWER_BYTES)
                 if content is None:
                     raise NetworkError(f"answer is larger than {MAX_ANSWER_BYTES} bytes")
                 return response.status, content
