@@ -120,8 +120,12 @@ class Results:
     async def _chat_action(self, where: Destination) -> AsyncIterator[Callable[[], None]]:
         """Yield `show()`: once called, "sending photo…" shows in the chat, renewed every 4 s,
         until the block ends.
+
+        The status starts after the step that called `show()` has run on: that step sends the
+        gateway request, which must not wait behind the status it stands for.
         """
         shown: list[asyncio.Task[None]] = []
+        ended = False
 
         async def renew() -> None:
             while True:
@@ -131,13 +135,17 @@ class Results:
                     )
                 await asyncio.sleep(CHAT_ACTION_EVERY)
 
-        def show() -> None:
-            if not shown:
+        def start() -> None:
+            if not shown and not ended:
                 shown.append(asyncio.create_task(renew()))
+
+        def show() -> None:
+            asyncio.get_running_loop().call_soon(start)
 
         try:
             yield show
         finally:
+            ended = True
             for task in shown:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
