@@ -39,7 +39,7 @@ from bot.tg.application import App, build_application, telegram_requests
 from bot.tg.context import Deps, install
 from bot.tg.files import DOWNLOAD_LIMIT, LOCAL_MODE_LIMIT, TelegramImages
 from bot.tg.menu import register_commands
-from bot.tg.receiving import start_receiving, stop_receiving
+from bot.tg.receiving import Receiving
 from bot.tg.results import Results
 from bot.tg.stars import reconcile_payments
 from bot.tg.startup import until_reachable
@@ -121,8 +121,9 @@ async def running(
             lambda: register_commands(application.bot, settings.admin_user_ids, shop=shop.open),
         )
         await application.start()
-        stack.push_async_callback(stop_receiving, application, settings.shutdown_grace, tracker)
-        await until_reachable("receiving updates", lambda: start_receiving(application, settings))
+        receiving = Receiving(application, settings)
+        stack.push_async_callback(receiving.stop, settings.shutdown_grace, tracker)
+        await until_reachable("receiving updates", receiving.start)
         if interrupted:
             application.create_task(results.tell_interrupted(interrupted))
         application.create_task(reconcile_payments(application.bot, shop))

@@ -12,10 +12,11 @@ import logging
 import secrets
 
 from telegram import Update
-from telegram.ext import Application
 
 from bot.config import Settings
 from bot.core.running import JobTracker
+from bot.tg.application import App
+from bot.tg.webhook import Webhook
 
 log = logging.getLogger(__name__)
 
@@ -23,46 +24,56 @@ POLL_TIMEOUT = 30
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.PRE_CHECKOUT_QUERY]
 
 
-async def start_receiving(application: Application, settings: Settings) -> None:  # type: ignore[type-arg]
-    """Start the webhook server when `WEBHOOK_URL` is set, long polling otherwise."""
-    updater = application.updater
-    assert updater is not None
-    if settings.webhook_url is None:
+class Receiving:
+    """Long polling (PTB's Updater), or the bot's own webhook server (`bot.tg.webhook`)."""
+
+    def __init__(self, application: App, settings: Settings) -> None:
+        self._application = application
+        self._webhook: Webhook | None = None
+        url = settings.webhook_url
+        if url is not None:
+            # Without a configured secret, a random one still lets only Telegram in.
+            secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+            self._webhook = Webhook(
+                application,
+                url=str(url),
+                path=url.path or "/",
+                listen=settings.webhook_listen,
+                port=settings.webhook_port,
+                secret=secret or secrets.token_urlsafe(32),
+                allowed_updates=ALLOWED_UPDATES,
+            )
+            self._where = f"webhook on {settings.webhook_listen}:{settings.webhook_port}"
+
+    async def start(self) -> None:
+        """Start taking updates (again after a failure to reach Telegram)."""
+        bot = self._application.bot
+        if self._webhook is not None:
+            await self._webhook.start()
+            log.info("bot @%s is running (%s)", bot.username, self._where)
+            return
+        updater = self._application.updater
+        assert updater is not None
         await updater.start_polling(
             poll_interval=0.0, timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES
         )
-        log.info("bot @%s is running (long polling)", application.bot.username)
-        return
-    # Without a configured secret, a random one still lets only Telegram in.
-    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-    await updater.start_webhook(
-        listen=settings.webhook_listen,
-        port=settings.webhook_port,
-        url_path=(settings.webhook_url.path or "").lstrip("/"),
-        webhook_url=str(settings.webhook_url),
-        secret_token=secret or secrets.token_urlsafe(32),
-        allowed_updates=ALLOWED_UPDATES,
-    )
-    log.info(
-        "bot @%s is running (webhook on %s:%d)",
-        application.bot.username,
-        settings.webhook_listen,
-        settings.webhook_port,
-    )
+        log.info("bot @%s is running (long polling)", bot.username)
 
+    async def stop(self, grace: float, tracker: JobTracker) -> None:
+        """Stop taking updates; what is in hand gets `grace` seconds to finish, then is cut off.
 
-async def stop_receiving(application: Application, grace: float, tracker: JobTracker) -> None:  # type: ignore[type-arg]
-    """Stop taking updates; what is in hand gets `grace` seconds to finish, then is cut off.
-
-    PTB's `stop()` waits for every update already taken, whether or not it has reached a job
-    yet: an album still being collected is merged once its quiet time has passed.
-    """
-    if application.updater is not None and application.updater.running:
-        await application.updater.stop()
-    if not application.running:
-        return
-    stopping = asyncio.ensure_future(application.stop())
-    done, _ = await asyncio.wait({stopping}, timeout=grace)
-    if not done:
-        log.warning("%d request(s) did not finish in time", tracker.cancel())
-    await stopping
+        PTB's `stop()` waits for every update already taken, whether or not it has reached a
+        job yet: an album still being collected is merged once its quiet time has passed.
+        """
+        if self._webhook is not None:
+            await self._webhook.stop()
+        updater = self._application.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+        if not self._application.running:
+            return
+        stopping = asyncio.ensure_future(self._application.stop())
+        done, _ = await asyncio.wait({stopping}, timeout=grace)
+        if not done:
+            log.warning("%d request(s) did not finish in time", tracker.cancel())
+        await stopping

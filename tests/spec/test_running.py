@@ -394,6 +394,28 @@ class TestWebhook:
                 assert response.status == 403
         assert gateway.requests == []
 
+    async def test_an_unreadable_update_is_skipped_not_sent_again(
+        self,
+        start_bot: StartBot,
+        telegram: FakeTelegram,
+        gateway: FakeGateway,
+        hook: dict[str, Any],
+    ) -> None:
+        """A body that is not an update is answered 200 (Telegram would otherwise deliver it
+        for ever) and handled no further; the next update is served as usual."""
+        headers = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": SECRET}
+        async with start_bot(webhook_secret=SECRET, **hook), aiohttp.ClientSession() as http:
+            url = str(hook["webhook_url"])
+            for body in ("{not json", '{"update_id": "x", "message": 5}'):
+                async with http.post(url, data=body, headers=headers) as response:
+                    assert response.status == 200
+            async with http.get(url, headers=headers) as response:
+                assert response.status == 405
+            ann = telegram.user(1)
+            telegram.send_text(ann, telegram.private_chat(ann), "a lighthouse")
+            await telegram.wait_for("sendPhoto")
+        assert [request.prompt for request in gateway.requests] == ["a lighthouse"]
+
     async def test_a_secret_is_made_up_when_none_is_configured(
         self, start_bot: StartBot, telegram: FakeTelegram, hook: dict[str, Any]
     ) -> None:
