@@ -30,7 +30,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-import httpx
+import aiohttp
 from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError, TimedOut
 from telegram.ext import ExtBot
@@ -45,8 +45,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 SEND_ATTEMPTS = 3
-#: A send's own failure and a time-out that happened before the request left.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+#: Time-outs before the request left: connecting, or waiting for a free connection
+#: (`bot.tg.requests` raises `TimedOut` from aiohttp's error).
+_NOT_SENT = (aiohttp.ConnectionTimeoutError,)
 
 
 def refused(exc: NetworkError) -> bool:

@@ -11,6 +11,7 @@ from telegram import Bot, InputFile
 from telegram.error import NetworkError, TimedOut
 
 from bot.tg.requests import UPLOAD_PIECE, AiohttpRequest
+from bot.tg.sending import may_resend
 from tests.fakes.images import big_png
 from tests.fakes.telegram import FakeTelegram
 from tests.support.bot import TOKEN
@@ -112,3 +113,29 @@ async def test_uploads_arrive_whole_with_their_names_and_types() -> None:
     assert sent["sendDocument"].params["caption"] == "original"
     assert sent["sendPhoto"].files["photo"].data == photo
     assert sent["sendPhoto"].params["caption"] == "preview"
+
+
+async def test_time_outs_say_whether_the_request_left(
+    serve: Callable[[Handler], Awaitable[str]],
+) -> None:
+    """Waiting for a free connection runs out before anything is sent: that send may go
+    out again; an answer that never came may not (Telegram may have acted on it)."""
+
+    async def say_nothing(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        await asyncio.sleep(5)
+
+    url = await serve(say_nothing)
+    request = AiohttpRequest(url, connections=1, read_timeout=0.5, pool_timeout=0.2)
+    await request.initialize()
+    try:
+        first = asyncio.create_task(request.do_request(f"{url}/botTOKEN/sendPhoto", "POST"))
+        await asyncio.sleep(0.05)  # the only connection is taken
+        with pytest.raises(TimedOut) as waited:
+            await request.do_request(f"{url}/botTOKEN/sendPhoto", "POST")
+        with pytest.raises(TimedOut) as unanswered:
+            await first
+    finally:
+        await request.shutdown()
+    assert may_resend(waited.value)
+    assert not may_resend(unanswered.value)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import httpx
+import aiohttp
 import pytest
 from telegram.error import BadRequest, NetworkError, TimedOut
 
@@ -14,11 +14,10 @@ def caused(error: NetworkError, cause: BaseException) -> NetworkError:
     return error
 
 
-REQUEST = httpx.Request("POST", "http://127.0.0.1/bot1:x/sendPhoto")
-LOST_ANSWER = caused(TimedOut(), httpx.ReadTimeout("read", request=REQUEST))
-NEVER_SENT = caused(TimedOut(), httpx.ConnectTimeout("connect", request=REQUEST))
-POOL_FULL = caused(TimedOut("Pool timeout"), httpx.PoolTimeout("pool", request=REQUEST))
-DROPPED = caused(NetworkError("httpx.NetworkError"), httpx.NetworkError("reset", request=REQUEST))
+# The causes `bot.tg.requests` gives its errors (tests/unit/test_requests.py makes them).
+LOST_ANSWER = caused(TimedOut(), aiohttp.SocketTimeoutError("Timeout on reading data"))
+NEVER_SENT = caused(TimedOut(), aiohttp.ConnectionTimeoutError("Connection timeout"))
+DROPPED = caused(NetworkError("aiohttp.ServerDisconnectedError"), aiohttp.ServerDisconnectedError())
 BAD_GATEWAY = NetworkError("Bad Gateway")
 REFUSED = BadRequest("Photo_invalid_dimensions")
 
@@ -29,7 +28,6 @@ REFUSED = BadRequest("Photo_invalid_dimensions")
         (LOST_ANSWER, False),
         (REFUSED, False),
         (NEVER_SENT, True),
-        (POOL_FULL, True),
         (DROPPED, True),
         (BAD_GATEWAY, True),
     ],
