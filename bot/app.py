@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from collections.abc import AsyncIterator, Callable
@@ -159,6 +160,10 @@ async def serve(settings: Settings) -> int:
     try:
         async with running(settings, token_revoked):
             started = True
+            # What start-up built lives as long as the process: out of the collector's
+            # sight, a full collection no longer walks it (a 30 ms pause every few hundred
+            # requests, measured with the latency bench's load).
+            gc.freeze()
             await stop.wait()
             log.info("stopping: letting requests in flight finish")
     except asyncio.CancelledError:
