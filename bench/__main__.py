@@ -6,6 +6,7 @@ Rows (names for `--only`), each measured next to a baseline taken in the same ru
                  CPU per request (long polling)
 * `concurrency`  wall time of 1, 50 and 200 users at once with a 2 s gateway
 * `hd`           idle/peak RSS, RSS per HD image, /help latency with 1, 10 and 20 HD images
+* `input`        peak RSS of one 19 MB photo edited, against its own size
 * `startup`      spawn to first getUpdates
 * `album`        last album part to the merge request
 * `webhook`      the `latency` row with the bot in webhook mode
@@ -29,13 +30,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import album, concurrency, hd, latency, startup
+from bench import album, concurrency, hd, inputs, latency, startup
 from bench.report import Figure, document, render, summary, write
 
 ROWS: dict[str, Callable[[bool], Awaitable[list[Figure]]]] = {
     "latency": latency.polling,
     "concurrency": concurrency.run,
     "hd": hd.run,
+    "input": inputs.run,
     "startup": startup.run,
     "album": album.run,
     "webhook": latency.webhook,
