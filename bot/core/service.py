@@ -200,11 +200,12 @@ class ImageService:
             async with self._slots.slot(on_queued):  # inputs are held in memory only in a slot
                 if on_started is not None:
                     on_started()
-                images = await self._loader.load(job.images)
                 made = await self._gateway.generate(
                     model=self._model(job),
                     prompt=job.prompt,
-                    images=images,
+                    # no name kept for them here: the gateway client lets them go once
+                    # their request body is written (a 19 MB photo is held once)
+                    images=await self._loader.load(job.images),
                     aspect_ratio=job.aspect_ratio,
                 )
                 self._alerts.gateway_answered()

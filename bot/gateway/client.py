@@ -1,7 +1,8 @@
 """The image gateway: one chat-completions call per job, retried where that is safe.
 
     generate()
-      ├─ build_body()                    in the image worker (base64 of the inputs)
+      ├─ build_body()                    in the image worker (base64 of the inputs; big
+      │                                  ones to a temporary file, sent from there)
       └─ _call() until the deadline      POST /v1/chat/completions, retried on
          │                               429 (Retry-After), 5xx, connection errors
          ├─ read_answer()                in the image worker
@@ -44,7 +45,7 @@ from bot.errors import (
 from bot.gateway.answer import ImageSource, read_answer
 from bot.gateway.error_body import read_error
 from bot.gateway.links import MAX_IMAGE_BYTES, MAX_REDIRECTS, LinkFetcher
-from bot.gateway.request import build_body, chat_completions_url, endpoint_url
+from bot.gateway.request import Body, build_body, chat_completions_url, endpoint_url
 from bot.http_clients import read_capped
 from bot.imaging import ImageWorker, inspect
 from bot.logs import redactor
@@ -143,13 +144,21 @@ class GatewayClient:
         images: Sequence[InputImage] = (),
         aspect_ratio: str | None = None,
     ) -> GatewayResult:
-        """Ask `model` for an image; raise a `GatewayError` subclass on failure."""
+        """Ask `model` for an image; raise a `GatewayError` subclass on failure.
+
+        The inputs are let go once their body is written: a caller that keeps no reference
+        to `images` holds a big photo only until then.
+        """
         deadline = time.monotonic() + self._timeout
         size = sum(len(image.data) for image in images)
         body = await self._worker.run_sized(
             size, build_body, model, self._group, prompt, images, aspect_ratio
         )
-        raw = await self._call_with_retries(body, deadline)
+        del images
+        try:
+            raw = await self._call_with_retries(body, deadline)
+        finally:
+            body.close()
         answer = await self._worker.run_sized(len(raw), read_answer, raw, MAX_IMAGE_BYTES)
         del raw
         if not answer.sources:
@@ -189,7 +198,7 @@ class GatewayClient:
         except (ValueError, KeyError, TypeError) as exc:
             raise MalformedAnswer(f"not a model list: {exc!r}") from None
 
-    async def _call_with_retries(self, body: bytes, deadline: float) -> bytes:
+    async def _call_with_retries(self, body: Body, deadline: float) -> bytes:
         attempt = 0
         last: GatewayError | None = None
         while True:
@@ -220,7 +229,7 @@ class GatewayClient:
             return max(float(exc.retry_after), backoff)  # `Retry-After: 0` is no reason to hammer
         return backoff
 
-    async def _call(self, body: bytes, deadline: float) -> bytes:
+    async def _call(self, body: Body, deadline: float) -> bytes:
         # Each attempt gets half the deadline, so a hung connection can be retried once.
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -229,8 +238,9 @@ class GatewayClient:
         timeout = httpx.Timeout(limit, connect=min(CONNECT_TIMEOUT, limit))
         try:
             async with asyncio.timeout(limit):
+                headers = {**self._headers, "Content-Length": str(body.size)}
                 request = self._http.build_request(
-                    "POST", self._url, content=body, headers=self._headers, timeout=timeout
+                    "POST", self._url, content=body.content(), headers=headers, timeout=timeout
                 )
                 response = await self._http.send(request, stream=True)
                 try:

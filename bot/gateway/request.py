@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import binascii
 import io
 import json
+import os
 import secrets
 import tempfile
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 from bot.domain import InputImage
@@ -16,6 +18,8 @@ from bot.http_clients import SPILL_AFTER
 
 #: Bytes of an image encoded at a time (a multiple of 3, so the pieces join up).
 BASE64_CHUNK = 3 * 256 * 1024
+#: Bytes of a file body read and sent at a time.
+SEND_PIECE = 1024 * 1024
 
 
 def endpoint_url(base_url: str, endpoint: str = "chat/completions") -> str:
@@ -35,19 +39,45 @@ def chat_completions_url(base_url: str) -> str:
     return endpoint_url(base_url)
 
 
+class Body:
+    """A request body: bytes, or for big inputs a temporary file sent a piece at a time.
+
+    A file body is read with `os.pread` (no shared position), so each attempt of a retried
+    call sends it whole from the start. `close()` when the call is over.
+    """
+
+    def __init__(self, data: bytes = b"", file: BinaryIO | None = None, size: int = 0) -> None:
+        self._data = data
+        self._file = file
+        self.size = size if file is not None else len(data)
+
+    def content(self) -> bytes | AsyncIterator[bytes]:
+        """What one attempt sends: the bytes, or a fresh iterator over the file."""
+        return self._data if self._file is None else self._pieces(self._file.fileno())
+
+    async def _pieces(self, fd: int) -> AsyncIterator[bytes]:
+        for offset in range(0, self.size, SEND_PIECE):
+            yield await asyncio.to_thread(os.pread, fd, SEND_PIECE, offset)
+
+    def close(self) -> None:
+        """Let go of the file (the bytes go with the body)."""
+        if self._file is not None:
+            self._file.close()
+
+
 def build_body(
     model: str,
     group: str,
     prompt: str,
     images: Sequence[InputImage],
     aspect_ratio: str | None,
-) -> bytes:
+) -> Body:
     """The JSON request body of SPEC section 1 (synchronous: base64 of big images).
 
     Base64 needs no JSON escaping, so each image's base64 is written straight into the body
-    instead of going through a Python string, a piece at a time; with big images into a
-    temporary file, read back in one piece: the body exists once, its pieces never all at
-    once (a 20 MB photo costs its 27 MB body, not three times that).
+    instead of going through a Python string, a piece at a time; past `SPILL_AFTER` bytes of
+    images into a temporary file, which is sent from there: a 19 MB photo costs its
+    pieces, not its 26 MB body in memory (`python -m bench --only input`).
     """
     slot = secrets.token_hex(16)  # stands for each data URL; unguessable, so never in a prompt
     content: str | list[dict[str, Any]]
@@ -65,9 +95,9 @@ def build_body(
     if aspect_ratio:
         body["extra_body"] = {"google": {"image_config": {"aspect_ratio": aspect_ratio}}}
     pieces = json.dumps(body, ensure_ascii=False).encode().split(f'"{slot}"'.encode())
-    size = sum(len(image.data) for image in images)
-    spill = size > SPILL_AFTER
-    with tempfile.TemporaryFile() if spill else io.BytesIO() as out:
+    spill = sum(len(image.data) for image in images) > SPILL_AFTER
+    out: BinaryIO = tempfile.TemporaryFile() if spill else io.BytesIO()  # noqa: SIM115 - Body closes it
+    try:
         out.write(pieces[0])
         for image, piece in zip(images, pieces[1:], strict=True):
             out.write(f'"data:{image.mime};base64,'.encode())
@@ -77,5 +107,10 @@ def build_body(
                 for start in range(0, len(data), BASE64_CHUNK)
             )
             out.write(b'"' + piece)
-        out.seek(0)
-        return out.read()
+        if isinstance(out, io.BytesIO):
+            return Body(out.getvalue())
+        out.flush()
+        return Body(file=out, size=out.tell())
+    except BaseException:
+        out.close()
+        raise

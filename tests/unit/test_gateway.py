@@ -137,6 +137,17 @@ class TestRequest:
         assert req.images == [first, second]
         assert req.prompt == "merge"
 
+    async def test_a_big_body_is_sent_whole_again_on_a_retry(
+        self, fake: gw.FakeGateway, client_for: MakeClient
+    ) -> None:
+        """A body sent from its temporary file goes out from the start at every attempt."""
+        photo = big_png(http_clients.SPILL_AFTER + 1, width=1600, height=1200, seed=9)
+        fake.enqueue(gw.error(503), gw.markdown(png()))
+        await client_for().generate(
+            model="m", prompt="edit", images=[InputImage(photo, "image/png")]
+        )
+        assert [req.images for req in fake.requests] == [[photo], [photo]]
+
 
 class TestAnswerForms:
     """Every image an answer carries is found, fetched and checked."""
