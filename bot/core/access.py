@@ -61,7 +61,9 @@ class Access:
 
     async def _bans(self) -> set[int]:
         if self._banned is None:
-            self._banned = await self._user_store.banned()
+            loaded = await self._user_store.banned()
+            if self._banned is None:  # a read made at the same time may be kept already
+                self._banned = loaded
         return self._banned
 
     async def admin_language(self, admin_id: int) -> str:

@@ -93,7 +93,11 @@ class PendingImages:
 
     async def _deadlines(self) -> dict[int, float]:
         if self._until is None:
-            self._until = await self._store.deadlines()
+            loaded = await self._store.deadlines()
+            # Two first uses at once both read; the first read kept is the one that may
+            # already have entries added: a later read must not replace it.
+            if self._until is None:
+                self._until = loaded
         return self._until
 
 

@@ -134,3 +134,21 @@ class TestAdmission:
         elsewhere = Requester(1, -100, "group")
         with pytest.raises(InputsGone):
             await intake.rerun(elsewhere, Destination(-100, 5), request_id, hd=False)
+
+
+async def test_a_ban_made_at_first_use_holds(ledger: Ledger) -> None:
+    """An admin's /ban and another user's request, the first things after a start, at once:
+    the ban is enforced at once (bans are kept in memory after one read)."""
+    config = settings()
+    access = Access(
+        config,
+        ledger.users,
+        ledger.requests,
+        QuotaPolicy.from_settings(config),
+        ChatMoves(ledger.moves),
+        ledger.chats,
+    )
+    await asyncio.gather(access.set_banned(7, True), access.allows(2, 2))
+    assert not await access.allows(7, 7)
+    await access.set_banned(7, False)
+    assert await access.allows(7, 7)

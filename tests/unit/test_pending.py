@@ -3,6 +3,7 @@ ledger holds: kept by an earlier run, moved to a supergroup, kept in another cha
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -62,8 +63,17 @@ async def test_images_in_two_chats_and_their_expiry(ledger: Ledger) -> None:
     assert await pending.peek(Owner(1, 1)) == ("again",)
 
 
+async def test_first_uses_at_once_lose_nothing(ledger: Ledger) -> None:
+    """The first messages after a start, from two users at once (Telegram's backlog): the
+    photo one of them keeps is found by their next text."""
+    pending = PendingImages(ledger.pending, clock=Clock())
+    await asyncio.gather(pending.keep(Owner(1, 1), ["photo"]), pending.peek(Owner(2, 2)))
+    assert await pending.peek(Owner(1, 1)) == ("photo",)
+
+
 async def test_many_users_each_find_their_own(ledger: Ledger) -> None:
-    """Past the pruning point, expired users are forgotten and waiting ones are kept."""
+    """Hundreds of users keep images, the first ones expire: each finds their own, the
+    expired find nothing."""
     clock = Clock()
     pending = PendingImages(ledger.pending, ttl=10, clock=clock)
     for user in range(1, 101):
