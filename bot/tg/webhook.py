@@ -10,7 +10,7 @@ bot's HTTP library already. What this server promises:
   anything else gets aiohttp's 404 or 405;
 * a body that is not an update the bot can read is logged and answered 200, so Telegram
   moves past it (a 4xx would have it deliver the same update again and again);
-* bodies are capped at `MAX_BODY_BYTES` (updates are a few KB).
+* a body over `MAX_BODY_BYTES` is refused with 413 (updates are a few KB).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from bot.tg.application import App
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-#: Larger POSTs are refused (413) before they are read.
+#: Larger bodies are refused (413).
 MAX_BODY_BYTES = 1024 * 1024
 
 
@@ -55,11 +55,6 @@ class Webhook:
         self._app.router.add_post(path, self._receive)
         self._runner: web.AppRunner | None = None
 
-    @property
-    def serving(self) -> bool:
-        """Whether the server is listening."""
-        return self._runner is not None
-
     async def start(self) -> None:
         """Listen (once: an address in use raises `OSError`), then register the URL and
         secret with Telegram; called again after a failed registration, it registers again."""
@@ -85,7 +80,7 @@ class Webhook:
             await runner.cleanup()
 
     async def _receive(self, request: web.Request) -> web.Response:
-        given = request.headers.get(SECRET_HEADER, "").encode()
+        given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "surrogateescape")
         if not hmac.compare_digest(given, self._secret):
             return web.Response(status=403, text="wrong or missing secret token")
         body = await request.read()

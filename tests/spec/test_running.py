@@ -394,6 +394,26 @@ class TestWebhook:
                 assert response.status == 403
         assert gateway.requests == []
 
+    async def test_a_secret_header_of_raw_bytes_is_refused(
+        self, start_bot: StartBot, gateway: FakeGateway, hook: dict[str, Any]
+    ) -> None:
+        """A header that is not text at all is a wrong secret too (403), not a server error."""
+        async with start_bot(webhook_secret=SECRET, **hook):
+            port, path = int(hook["webhook_port"]), "/telegram/hook"
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            body = b'{"update_id": 1}'
+            writer.write(
+                f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n".encode()
+                + b"X-Telegram-Bot-Api-Secret-Token: \xff\xfe\r\n"
+                + f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n".encode()
+                + b"Connection: close\r\n\r\n"
+                + body
+            )
+            status_line = await reader.readline()
+            writer.close()
+        assert status_line.split()[1] == b"403"
+        assert gateway.requests == []
+
     async def test_an_unreadable_update_is_skipped_not_sent_again(
         self,
         start_bot: StartBot,
