@@ -15,9 +15,10 @@ note splits the medians at the gateway request's arrival. CPU per request is eac
 process's own CPU time over its requests (the bot's from /proc), a figure the shared fakes
 cannot blur.
 
-Webhook mode: the bot gets `WEBHOOK_URL` (a free port on 127.0.0.1) and a secret, so PTB
-calls `setWebhook` and serves with its tornado server; the fake POSTs each update with the
-secret header on a keep-alive connection. The note adds when the bot answered the POST.
+Webhook mode: the bot gets `WEBHOOK_URL` (a free port on 127.0.0.1) and a secret, so it
+calls `setWebhook` and serves with its own aiohttp server (`bot.tg.webhook`); the fake POSTs
+each update with the secret header on a keep-alive connection. The note adds when the bot
+answered the POST.
 
 Targets (both modes): p50 bot/floor <= 1.5 and bot p50 <= 25 ms. p95 and CPU: context.
 """

@@ -146,9 +146,15 @@ class Upload(aiohttp.payload.Payload):
     to drain, so an upload costs at most one piece beyond the file.
     """
 
+    _autoclose = True  # nothing to release: the bytes are the caller's
+
     def __init__(self, value: bytes, **kwargs: Any) -> None:
         super().__init__(value, **kwargs)
         self._size = len(value)
+
+    async def as_bytes(self, encoding: str = "utf-8", errors: str = "strict") -> bytes:
+        """The bytes themselves (aiohttp's interface)."""
+        return bytes(self._value)
 
     def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
         """The bytes as text (aiohttp's interface; never called for an upload)."""

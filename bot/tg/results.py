@@ -121,8 +121,8 @@ class Results:
         """Yield `show()`: once called, "sending photo…" shows in the chat, renewed every 4 s,
         until the block ends.
 
-        The status starts after the step that called `show()` has run on: that step sends the
-        gateway request, which must not wait behind the status it stands for.
+        The status starts once the step that called `show()` has run on: that step usually
+        sends the gateway request, which then does not wait behind the status it stands for.
         """
         shown: list[asyncio.Task[None]] = []
         ended = False

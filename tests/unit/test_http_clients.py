@@ -73,3 +73,28 @@ class TestReadCapped:
     async def test_a_body_over_the_cap_is_refused(self) -> None:
         body = b"x" * (2 * http_clients.SPILL_AFTER + 1)
         assert await self.read(body, limit=2 * http_clients.SPILL_AFTER) is None
+
+    async def test_a_body_comes_in_the_pieces_it_arrived_in(self) -> None:
+        """Pieces are handed on as received, not re-cut into httpx-aiohttp's 16 KB ones (each
+        a trip through httpx's stream layers) nor joined into others (a copy)."""
+        piece = bytes(range(256)) * 800  # 200 KB
+
+        async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (2 * len(piece)))
+            for _ in range(2):
+                writer.write(piece)
+                await writer.drain()
+                await asyncio.sleep(0.05)
+            writer.close()
+
+        server = await asyncio.start_server(answer, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with (
+            server,
+            http_client() as client,
+            client.stream("GET", f"http://127.0.0.1:{port}/") as response,
+        ):
+            pieces = [chunk async for chunk in response.aiter_raw()]
+        assert b"".join(pieces) == 2 * piece
+        assert max(map(len, pieces)) > 16 * 1024
