@@ -4,7 +4,8 @@ Rows (names for `--only`), each measured next to a baseline taken in the same ru
 
 * `latency`      added latency of one request, p50/p95 over 200 sequential requests, and
                  CPU per request (long polling)
-* `concurrency`  wall time of 1, 50 and 200 users at once with a 2 s gateway
+* `concurrency`  wall time of 1, 50 and 200 users at once with a 2 s gateway, and CPU per
+                 request at 200
 * `hd`           idle/peak RSS, RSS per HD image, /help latency with 1, 10 and 20 HD images
 * `input`        peak RSS of one 19 MB photo edited, against its own size
 * `startup`      spawn to first getUpdates
