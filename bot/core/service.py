@@ -205,7 +205,7 @@ class ImageService:
                     prompt=job.prompt,
                     # no name kept for them here: the gateway client lets them go once
                     # their request body is written (a 19 MB photo is held once)
-                    images=await self._loader.load(job.images),
+                    images=await self._loader.load(job.images) if job.images else (),
                     aspect_ratio=job.aspect_ratio,
                 )
                 self._alerts.gateway_answered()

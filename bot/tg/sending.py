@@ -94,9 +94,7 @@ async def react(bot: Bot, destination: Destination, emoji: str = "👀") -> None
 def to(destination: Destination) -> dict[str, Any]:
     """The arguments of a send to `destination`: its chat and topic, quoting the asking
     message, and still sent if that message was deleted meanwhile."""
-    where: dict[str, Any] = {"chat_id": destination.chat_id}
-    if destination.thread_id is not None:
-        where["message_thread_id"] = destination.thread_id
+    where = in_topic(destination)
     if destination.reply_to is not None:
         where["reply_parameters"] = ReplyParameters(
             destination.reply_to, allow_sending_without_reply=True
@@ -105,8 +103,11 @@ def to(destination: Destination) -> dict[str, Any]:
 
 
 def in_topic(destination: Destination) -> dict[str, Any]:
-    """The arguments of a chat action at `destination` (no message to quote)."""
-    return {key: value for key, value in to(destination).items() if key != "reply_parameters"}
+    """The arguments of a chat action at `destination`: its chat and topic (no quote)."""
+    where: dict[str, Any] = {"chat_id": destination.chat_id}
+    if destination.thread_id is not None:
+        where["message_thread_id"] = destination.thread_id
+    return where
 
 
 async def say(
