@@ -14,7 +14,10 @@ Rows (names for `--only`), each measured next to a baseline taken in the same ru
 
 `--quick` runs every row once at small sizes (well under a minute), for CI: a report only,
 so its exit status ignores the targets. `--json PATH` writes the results there instead of
-bench/results/<timestamp>.json and latest.json.
+bench/results/<timestamp>.json and latest.json. `--bot PATH` runs the `bot` package of
+another checkout (e.g. `git worktree add /tmp/before <commit>`) against this benchmark and
+its fakes: a before/after comparison with the same yardstick (the preview row times this
+checkout's code, which it runs in the benchmark's own process).
 
 Exit status: 2 when a row failed to run, else (full run) 1 when a target is missed, else 0;
 130 when interrupted (the bot is stopped and temporary files removed in every case).
@@ -31,7 +34,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import album, concurrency, hd, inputs, latency, startup
+from bench import album, concurrency, harness, hd, inputs, latency, startup
 from bench.report import Figure, document, render, summary, write
 
 ROWS: dict[str, Callable[[bool], Awaitable[list[Figure]]]] = {
@@ -55,6 +58,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", metavar="ROW[,ROW]", help=f"only these: {', '.join(ROWS)}")
     parser.add_argument("--quick", action="store_true", help="small sizes, report only")
     parser.add_argument("--json", type=Path, metavar="PATH", help="where to write the results")
+    parser.add_argument("--bot", type=Path, metavar="PATH", help="the checkout whose bot runs")
     args = parser.parse_args(argv)
     args.rows = [name.strip() for name in (args.only or ",".join(ROWS)).split(",") if name.strip()]
     if not args.rows or any(name not in ROWS for name in args.rows):
@@ -84,6 +88,11 @@ async def run_rows(rows: Sequence[str], quick: bool) -> tuple[list[Figure], bool
 def main(argv: Sequence[str] | None = None) -> int:
     """Run, print the table, save the JSON; the exit status."""
     args = parse_args(argv)
+    if args.bot is not None:
+        if not (args.bot / "bot" / "__main__.py").is_file():
+            print(f"--bot: {args.bot} holds no bot package", file=sys.stderr)
+            return 2
+        harness.BOT_TREE = args.bot.resolve()
     started_at = datetime.now(UTC)
     started = time.monotonic()
     try:
@@ -92,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\ninterrupted; the bot and its temporary files were cleaned up", file=sys.stderr)
         return 130
     seconds = time.monotonic() - started
-    options = {"rows": args.rows, "quick": args.quick}
+    options = {"rows": args.rows, "quick": args.quick, "bot": str(args.bot or "this checkout")}
     paths = write(document(figures, started_at, seconds, options), args.json, started_at)
     mode = "quick run: small sizes, a report only" if args.quick else "full run"
     print(f"\nflash-image-bot benchmark ({mode}, {seconds:.0f} s)\n")

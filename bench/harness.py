@@ -221,6 +221,10 @@ def webhook_settings() -> dict[str, str]:
     }
 
 
+#: The checkout whose `bot` package runs (`python -m bench --bot PATH`); None: this one.
+BOT_TREE: Path | None = None
+
+
 def bot(
     telegram: BenchTelegram,
     gateway: FakeGateway,
@@ -231,6 +235,7 @@ def bot(
     """The bot against these fakes: a fresh ledger, no quota, quiet logs, a 1 s stop.
 
     Long polling, or with `webhook` webhook mode on a free port of 127.0.0.1 with a secret.
+    The bot is this checkout's, or `BOT_TREE`'s.
     """
     return running_bot(
         telegram,
@@ -240,6 +245,7 @@ def bot(
         LOG_LEVEL="WARNING",
         SHUTDOWN_GRACE=1,
         **(webhook_settings() if webhook else {}),
+        **({"PYTHONPATH": str(BOT_TREE)} if BOT_TREE is not None else {}),
     )
 
 
