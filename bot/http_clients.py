@@ -59,8 +59,8 @@ class Transport(AiohttpTransport):
             if isinstance(cause, aiohttp.ClientConnectorError):
                 raise httpx.ConnectError(str(exc), request=request) from cause
             raise httpx.NetworkError(str(exc), request=request) from cause
-        # httpx-aiohttp keeps aiohttp's response only in its stream's private attribute; if
-        # a later version moves it, its own stream (which joins pieces) serves.
+        # httpx-aiohttp (0.2, bounded in pyproject.toml) keeps aiohttp's response only in
+        # its stream's private attribute; were it to move, its own stream would serve.
         received = getattr(response.stream, "_aiohttp_response", None)
         if isinstance(received, aiohttp.ClientResponse):
             response.stream = _Received(received)

@@ -30,6 +30,7 @@ class Receiving:
     def __init__(self, application: App, settings: Settings) -> None:
         self._application = application
         self._webhook: Webhook | None = None
+        self._how = "long polling"
         url = settings.webhook_url
         if url is not None:
             # Without a configured secret, a random one still lets only Telegram in.
@@ -43,21 +44,19 @@ class Receiving:
                 secret=secret or secrets.token_urlsafe(32),
                 allowed_updates=ALLOWED_UPDATES,
             )
-            self._where = f"webhook on {settings.webhook_listen}:{settings.webhook_port}"
+            self._how = f"webhook on {settings.webhook_listen}:{settings.webhook_port}"
 
     async def start(self) -> None:
         """Start taking updates (again after a failure to reach Telegram)."""
-        bot = self._application.bot
         if self._webhook is not None:
             await self._webhook.start()
-            log.info("bot @%s is running (%s)", bot.username, self._where)
-            return
-        updater = self._application.updater
-        assert updater is not None
-        await updater.start_polling(
-            poll_interval=0.0, timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES
-        )
-        log.info("bot @%s is running (long polling)", bot.username)
+        else:
+            updater = self._application.updater
+            assert updater is not None
+            await updater.start_polling(
+                poll_interval=0.0, timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES
+            )
+        log.info("bot @%s is running (%s)", self._application.bot.username, self._how)
 
     async def stop(self, grace: float, tracker: JobTracker) -> None:
         """Stop taking updates; what is in hand gets `grace` seconds to finish, then is cut off.

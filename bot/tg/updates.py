@@ -2,7 +2,8 @@
 
 PTB's Updater re-fetches a batch it cannot parse for ever (the offset never moves past
 it), and when the token is revoked its polling task ends while the process lives on,
-deaf. `UpdateSafeBot` fixes both at the one place updates come in.
+deaf. `UpdateSafeBot` fixes both at the one place polled updates come in; `read_update` is
+the one reading of an update, shared with the webhook server (`bot.tg.webhook`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from telegram import Update
+from telegram import Bot, Update
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import ExtBot
 
@@ -50,11 +51,18 @@ class UpdateSafeBot(ExtBot[int]):
     ) -> tuple[Update, ...]:
         data = {"offset": offset, "limit": limit, "timeout": 0, "allowed_updates": allowed_updates}
         raw: list[dict[str, Any]] = await self._post("getUpdates", data)
-        updates = []
-        for item in raw:
-            try:
-                updates.append(Update.de_json(item, self))
-            except Exception:  # noqa: BLE001 - skip it, so the offset moves past it
-                log.error("skipped update %s, which could not be read", item.get("update_id"))
-                updates.append(Update(int(item["update_id"])))
-        return tuple(updates)
+        # one that cannot be read stands as an empty update, so the offset moves past it
+        return tuple(read_update(item, self) or Update(int(item["update_id"])) for item in raw)
+
+
+def read_update(data: Any, bot: Bot) -> Update | None:
+    """`data` (an update as Telegram sent it) as PTB's `Update`; None, and an ERROR line,
+    when PTB cannot read it: the update is skipped, never fetched or delivered again."""
+    try:
+        update = Update.de_json(data, bot)
+    except Exception:  # noqa: BLE001 - whatever PTB trips over, the bot goes on
+        update = None
+    if update is None:
+        number = data.get("update_id") if isinstance(data, dict) else None
+        log.error("skipped update %s, which could not be read", number, exc_info=True)
+    return update
