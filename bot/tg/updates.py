@@ -1,13 +1,23 @@
-"""Fetching updates safely: a bad update is skipped, a revoked token stops the bot.
+"""Fetching updates safely: a bad update is skipped, a revoked token stops the bot, and a
+batch just received is handled before the next poll.
 
 PTB's Updater re-fetches a batch it cannot parse for ever (the offset never moves past
 it), and when the token is revoked its polling task ends while the process lives on,
 deaf. `UpdateSafeBot` fixes both at the one place polled updates come in; `read_update` is
 the one reading of an update, shared with the webhook server (`bot.tg.webhook`).
+
+The Updater polls again the moment a batch is in, and building and sending that call
+(about 0.5 ms of the event loop) would stand in the way of every update of the batch on
+its way to the gateway (about 2 ms). After a batch the next poll waits `POLL_PAUSE`;
+Telegram keeps what arrives meanwhile for it. After an empty poll or an error there is no
+pause of ours: the Updater's own back-off applies. (The Updater's `poll_interval` would
+pause after every poll, and its back-off after errors starts from it: 1.5 x 10 ms is a
+hot loop.)
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -18,13 +28,18 @@ from telegram.ext import ExtBot
 
 log = logging.getLogger(__name__)
 
+#: Seconds the poll after a batch of updates waits, so the batch has the event loop first.
+POLL_PAUSE = 0.01
+
 
 class UpdateSafeBot(ExtBot[int]):
-    """An `ExtBot` whose `get_updates` never loops on a bad update and reports a dead token."""
+    """An `ExtBot` whose `get_updates` never loops on a bad update, reports a dead token,
+    and waits `POLL_PAUSE` after a batch."""
 
     def __init__(self, *args: Any, on_invalid_token: Callable[[], None], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._on_invalid_token = on_invalid_token
+        self._after_batch = False
 
     async def get_updates(
         self,
@@ -35,6 +50,21 @@ class UpdateSafeBot(ExtBot[int]):
         **kwargs: Any,
     ) -> tuple[Update, ...]:
         """The pending updates; one that cannot be read is replaced by an empty update."""
+        if self._after_batch:
+            self._after_batch = False
+            await asyncio.sleep(POLL_PAUSE)
+        updates = await self._fetch(offset, limit, timeout, allowed_updates, **kwargs)
+        self._after_batch = bool(updates)
+        return updates
+
+    async def _fetch(
+        self,
+        offset: int | None,
+        limit: int | None,
+        timeout: Any,  # noqa: ASYNC109 - PTB's signature
+        allowed_updates: Sequence[str] | None,
+        **kwargs: Any,
+    ) -> tuple[Update, ...]:
         try:
             return await super().get_updates(offset, limit, timeout, allowed_updates, **kwargs)
         except InvalidToken:

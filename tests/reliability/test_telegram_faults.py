@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 
 import pytest
 
+from bot.tg.updates import POLL_PAUSE
 from tests.fakes import gateway as gw
 from tests.fakes.gateway import FakeGateway
 from tests.fakes.images import png
@@ -108,6 +110,23 @@ class TestPolling:
         telegram.send_text(ann, chat, "/quota")
         got = await wait_answers(telegram, 1, 2, within=15)
         assert "Today:" in got[1]["text"]
+
+    async def test_a_batch_is_handled_before_the_next_poll(
+        self, bot: BotProcess, telegram: ObservedTelegram
+    ) -> None:
+        """The poll after one that brought updates comes `POLL_PAUSE` later, not at once."""
+        handed_out: list[float] = []
+        polled: list[float] = []
+        telegram.hooks.updates.append(lambda updates: handed_out.append(time.monotonic()))
+        telegram.hooks.request.append(
+            lambda call: polled.append(time.monotonic()) if call.method == "getUpdates" else None
+        )
+        ann, chat = person(telegram, 1)
+        telegram.send_text(ann, chat, "/help")
+        await wait_answers(telegram, 1)
+        await wait_until(lambda: polled and polled[-1] > handed_out[0], what="the next poll")
+        [batch] = handed_out
+        assert min(t for t in polled if t > batch) - batch >= POLL_PAUSE
 
     async def test_revoked_token_while_running(
         self, launch: Launch, telegram: ObservedTelegram
