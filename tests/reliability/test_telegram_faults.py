@@ -117,7 +117,9 @@ class TestPolling:
         """The poll after one that brought updates comes `POLL_PAUSE` later, not at once."""
         handed_out: list[float] = []
         polled: list[float] = []
-        telegram.hooks.updates.append(lambda updates: handed_out.append(time.monotonic()))
+        telegram.hooks.updates.append(
+            lambda updates: handed_out.append(time.monotonic()) if updates else None
+        )
         telegram.hooks.request.append(
             lambda call: polled.append(time.monotonic()) if call.method == "getUpdates" else None
         )
