@@ -6,8 +6,9 @@ The rules live here, the rows in `bot.ledger.pending`:
   (`turn`), so each sees the pending images the one before it left: photo, text, photo in
   quick succession edits the first photo and keeps the second;
 - images kept again renew the whole set's 10 minutes;
-- a job made of pending images that fails keeps them for the next text (`restore`), unless
-  an image itself is unusable, which would fail every text.
+- a job made of pending images that fails keeps them for the next text (`restore`, which
+  takes the owner's turn like a message), unless an image itself is unusable, which would
+  fail every text.
 
 Most messages find nothing waiting: which users have images kept, and until when, is read
 from the ledger once and then kept here, so a text from anyone else is decided without a
@@ -88,8 +89,11 @@ class PendingImages:
         return await self._store.drop(owner, self._clock())
 
     async def restore(self, owner: Owner, refs: Sequence[str]) -> None:
-        """Put back the images of a job that failed, for the next instruction."""
-        await self.keep(owner, refs)
+        """Put back the images of a job that failed, for the next instruction: in the
+        owner's turn, as a message would, so a text taken meanwhile sees them all or none
+        (the job itself ran outside it)."""
+        async with self.turn(owner):
+            await self.keep(owner, refs)
 
     async def _deadlines(self) -> dict[int, float]:
         if self._until is None:

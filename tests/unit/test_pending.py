@@ -71,6 +71,21 @@ async def test_first_uses_at_once_lose_nothing(ledger: Ledger) -> None:
     assert await pending.peek(Owner(1, 1)) == ("photo",)
 
 
+async def test_images_put_back_are_found_while_being_written(ledger: Ledger) -> None:
+    """A job made of pending images fails after they expired: a text from the same user,
+    taken in its turn while they are being put back, finds them."""
+    clock = Clock()
+    pending = PendingImages(ledger.pending, ttl=600, clock=clock)
+    await pending.keep(Owner(1, 1), ["a"])
+    assert await pending.drop(Owner(1, 1)) == 1
+    clock.now += 700
+    restoring = asyncio.create_task(pending.restore(Owner(1, 1), ["a"]))
+    await asyncio.sleep(0)  # the restore has begun writing
+    async with pending.turn(Owner(1, 1)):
+        assert await pending.peek(Owner(1, 1)) == ("a",)
+    await restoring
+
+
 async def test_many_users_each_find_their_own(ledger: Ledger) -> None:
     """Hundreds of users keep images, the first ones expire: each finds their own, the
     expired find nothing."""
