@@ -88,11 +88,12 @@ class UpdateSafeBot(ExtBot[int]):
 def read_update(data: Any, bot: Bot) -> Update | None:
     """`data` (an update as Telegram sent it) as PTB's `Update`; None, and an ERROR line,
     when PTB cannot read it: the update is skipped, never fetched or delivered again."""
+    number = data.get("update_id") if isinstance(data, dict) else None
     try:
         update = Update.de_json(data, bot)
-    except Exception:  # noqa: BLE001 - whatever PTB trips over, the bot goes on
-        update = None
-    if update is None:
-        number = data.get("update_id") if isinstance(data, dict) else None
-        log.error("skipped update %s, which could not be read", number, exc_info=True)
+    except Exception:  # whatever PTB trips over, the bot goes on
+        log.exception("skipped update %s, which could not be read", number)
+        return None
+    if update is None:  # not an object at all (the webhook's body was not one)
+        log.error("skipped update %s, which could not be read: not an update", number)
     return update

@@ -420,9 +420,11 @@ class TestWebhook:
         telegram: FakeTelegram,
         gateway: FakeGateway,
         hook: dict[str, Any],
+        caplog: pytest.LogCaptureFixture,
     ) -> None:
         """A body that is not an update is answered 200 (Telegram would otherwise deliver it
-        for ever) and handled no further; the next update is served as usual."""
+        for ever), logged with the reason, and handled no further; the next update is served
+        as usual."""
         headers = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": SECRET}
         async with start_bot(webhook_secret=SECRET, **hook), aiohttp.ClientSession() as http:
             url = str(hook["webhook_url"])
@@ -435,6 +437,10 @@ class TestWebhook:
             telegram.send_text(ann, telegram.private_chat(ann), "a lighthouse")
             await telegram.wait_for("sendPhoto")
         assert [request.prompt for request in gateway.requests] == ["a lighthouse"]
+        skipped = [r for r in caplog.records if r.getMessage().startswith("skipped update")]
+        assert [r.levelno for r in skipped] == [logging.ERROR, logging.ERROR]
+        reason = skipped[1].exc_info  # what PTB tripped over, for the operator
+        assert reason is not None and isinstance(reason[1], Exception)
 
     async def test_a_secret_is_made_up_when_none_is_configured(
         self, start_bot: StartBot, telegram: FakeTelegram, hook: dict[str, Any]
