@@ -7,7 +7,7 @@ reserved row holds what it took until `settle` frees it (anything but `ok`) or k
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,7 +24,7 @@ from bot.domain import (
     Totals,
     Usage,
 )
-from bot.ledger.rows import fetch_all, fetch_one
+from bot.ledger.rows import fetch_all, fetch_one, fetch_sums
 
 #: What a reserved row holds until it settles: kept if `ok`, freed otherwise.
 HELD = ("units", "credits", "group_images", "price_micros")
@@ -122,7 +122,8 @@ class RequestLog:
     async def totals(self, *, user_id: int | None = None, day: str | None = None) -> Totals:
         """Requests, images, failures and cost, for one user and/or one day."""
         where, params = _filters(user_id=user_id, day=day)
-        row = await self._one(
+        row = await fetch_sums(
+            self._db,
             "SELECT COUNT(*) AS requests, COALESCE(SUM(images), 0) AS images, "
             "COALESCE(SUM(status = 'failed'), 0) AS failures, COALESCE(SUM(cost), 0) AS cost "
             f"FROM requests {where}",
@@ -154,11 +155,6 @@ class RequestLog:
         ) as cursor:
             async for row in cursor:
                 yield dict(zip(row.keys(), row, strict=True))
-
-    async def _one(self, sql: str, params: Sequence[Any]) -> aiosqlite.Row:
-        row = await fetch_one(self._db, sql, params)
-        assert row is not None
-        return row
 
 
 def row_values(request: NewRequest, status: Status) -> dict[str, Any]:

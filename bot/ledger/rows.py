@@ -28,3 +28,11 @@ async def fetch_one(
     """The first row `sql` returns, or None (a write's `RETURNING` row, a keyed read)."""
     rows = await db.execute_fetchall(sql, params)
     return next(iter(rows), None)
+
+
+async def fetch_sums(db: aiosqlite.Connection, sql: str, params: Params = ()) -> aiosqlite.Row:
+    """The one row a `SELECT` of sums or counts returns (there always is one)."""
+    row = await fetch_one(db, sql, params)
+    if row is None:
+        raise RuntimeError(f"no row from {sql!r}")
+    return row

@@ -19,7 +19,7 @@ import aiosqlite
 
 from bot.domain import NewRequest, Status
 from bot.ledger.requests import COUNTED, row_values
-from bot.ledger.rows import fetch_one
+from bot.ledger.rows import fetch_one, fetch_sums
 from bot.money import Charge, DayUse, Spent
 
 _COUNTED = f"status IN ('{COUNTED[0]}', '{COUNTED[1]}')"
@@ -105,27 +105,26 @@ class Spending:
         """The user's units, the chat's images, the bot's spend (micros) on `day`, and the
         user's credit balance."""
         params = {"user": user_id, "chat": chat_id, "day": day}
-        row = await fetch_one(
+        row = await fetch_sums(
             self._db,
             f"SELECT ({USER_UNITS}) AS units, ({GROUP_IMAGES}) AS group_images,"
             f" ({DAY_SPEND}) AS spent, ({BALANCE}) AS credits",
             params,
         )
-        assert row is not None
         return DayUse(row["units"], row["group_images"], row["spent"], row["credits"])
 
     async def used_units(self, user_id: int, day: str) -> int:
         """Units counted against the user on `day` (successes and reservations)."""
         params = {"user": user_id, "day": day}
-        row = await fetch_one(self._db, f"SELECT ({USER_UNITS}) AS units", params)
-        return int(row["units"]) if row else 0
+        row = await fetch_sums(self._db, f"SELECT ({USER_UNITS}) AS units", params)
+        return int(row["units"])
 
     async def day_spend(self, day: str) -> int:
         """What the bot spent (and holds reserved) on `day`, in micros."""
-        row = await fetch_one(self._db, f"SELECT ({DAY_SPEND}) AS spent", {"day": day})
-        return int(row["spent"]) if row else 0
+        row = await fetch_sums(self._db, f"SELECT ({DAY_SPEND}) AS spent", {"day": day})
+        return int(row["spent"])
 
     async def balance(self, user_id: int) -> int:
         """The user's credits now (reserved ones excluded)."""
-        row = await fetch_one(self._db, f"SELECT {BALANCE} AS credits", {"user": user_id})
-        return int(row["credits"]) if row else 0
+        row = await fetch_sums(self._db, f"SELECT {BALANCE} AS credits", {"user": user_id})
+        return int(row["credits"])
