@@ -251,6 +251,11 @@ class UserSettings:
     unlimited: bool = False
     banned: bool = False
 
+    @property
+    def switched_off(self) -> bool:
+        """A limit of 0: no images at all, credits included (`bot.money`)."""
+        return self.quota_limit == 0 and not self.unlimited
+
 
 @dataclass(frozen=True, slots=True)
 class Totals:

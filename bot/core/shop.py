@@ -71,6 +71,8 @@ class Shop:
             return "pay_unknown"
         if not await self._access.allows(buyer, buyer):
             return "pay_banned"
+        if (await self._ledger.users.get(buyer)).switched_off:  # the credits could not be spent
+            return "pay_banned"
         return None
 
     async def credit(self, paid: Paid) -> Credited:

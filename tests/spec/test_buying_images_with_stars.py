@@ -72,6 +72,20 @@ async def test_a_pack_no_longer_on_sale_is_declined_at_checkout(
     )
 
 
+async def test_a_buyer_whose_limit_is_zero_is_declined_at_checkout(
+    start_bot: StartBot, telegram: FakeTelegram, ann: Json
+) -> None:
+    """An admin's `/setquota <user> 0` switches the user off, credits included: their Stars
+    are not taken for images they could not use."""
+    admin = telegram.user(ADMIN)
+    async with start_bot(stars_packs=PACKS, admin_user_ids=str(ADMIN)):
+        invoice = await invoice_for(telegram, ann)
+        assert "limit set to 0" in await ask(telegram, admin, f"/setquota {ann['id']} 0")
+        attempt = await telegram.pay(ann, invoice)
+    assert attempt.answered and not attempt.accepted
+    assert attempt.error_message == "You cannot buy images from this bot."
+
+
 async def test_credits_after_free_units_and_a_failed_image_costs_none(
     start_bot: StartBot, telegram: FakeTelegram, gateway: FakeGateway, ann: Json
 ) -> None:
